@@ -1,0 +1,21 @@
+//! The shared vocabulary of every context: typed UUIDv7 ids, [`TenantId`], [`Money`],
+//! the [`RecordedEvent`] envelope with its [`EventMetadata`], and the [`Clock`].
+//!
+//! Owns: value types that more than one crate must agree on.
+//! Must never: perform I/O, depend on a runtime, a database driver or a broker client.
+
+mod clock;
+mod event;
+mod id;
+mod money;
+
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use event::{
+    EventMetadata, EventPosition, MetadataError, RecordedEvent, TraceParent, TraceParentError,
+};
+pub use id::{IdError, TenantId};
+pub use money::{Currency, Money, MoneyError};
+
+/// Re-exported so that `typed_id!` works in other crates without them naming `uuid`.
+#[doc(hidden)]
+pub use uuid as __uuid;

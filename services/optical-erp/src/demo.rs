@@ -1,0 +1,131 @@
+//! Demo data: a tenant's frames and lenses written through the catalog commands, so the
+//! whole pipeline (event store → relay → Kafka) carries real domain events on a laptop.
+use crate::catalog_app::CatalogApp;
+use anyhow::{anyhow, Context as _};
+use optical_catalog::{
+    Brand, FrameAttributes, FrameGeometry, FrameMaterial, FrameShape, LensAttributes, LensCoating, LensDesign,
+    LensIndex, LensMaterial, ProductCommand, ProductDescription, ProductId, ProductKind, ProductName, Sku,
+    VariantAttributes, VariantCommand, VariantId,
+};
+use optical_catalog::Colour;
+use optical_kernel::{Clock, Currency, EventMetadata, Money, SystemClock, TenantId, TraceParent};
+use std::time::Duration;
+
+/// The demo tenant, stable so repeated runs add to the same catalog.
+pub fn demo_tenant() -> TenantId {
+    TenantId::from_uuid(uuid::Uuid::from_u128(0x0192_0000_0000_7000_8000_0000_0000_0001))
+}
+
+fn metadata(tenant: TenantId) -> EventMetadata {
+    let mut meta = EventMetadata::new(tenant, SystemClock.now());
+    let request = uuid::Uuid::now_v7();
+    meta.causation_id = Some(request);
+    let trace = format!("00-{}-{}-01", uuid::Uuid::now_v7().simple(), &request.simple().to_string()[16..]);
+    meta.traceparent = trace.parse::<TraceParent>().ok();
+    meta.actor = Some("demo-writer".into());
+    meta
+}
+
+/// A variant that the writer keeps re-pricing.
+#[derive(Debug, Clone, Copy)]
+pub struct DemoVariant {
+    pub variant_id: VariantId,
+    pub price: Money,
+}
+
+/// Writes `frames` frame products (one variant each) and one progressive lens, published.
+pub async fn seed(app: &CatalogApp, tenant: TenantId, frames: usize) -> anyhow::Result<Vec<DemoVariant>> {
+    let eur: Currency = "EUR".parse()?;
+    let shapes = [FrameShape::Round, FrameShape::Rectangle, FrameShape::CatEye, FrameShape::Aviator];
+    let mut variants = Vec::new();
+    for i in 0..frames {
+        let product_id = ProductId::new();
+        let a = 48.0 + (i % 8) as f64;
+        let create = ProductCommand::CreateProduct {
+            product_id,
+            tenant_id: tenant,
+            kind: ProductKind::Frame,
+            name: ProductName::new(format!("Aurora {a:.0}"))?,
+            brand: Brand::new("Lumen Optics")?,
+            description: Some(ProductDescription::new("Acetate full-rim frame, demo data")?),
+            fulfillment: ProductKind::Frame.fulfillment(),
+        };
+        app.product(product_id, create, &metadata(tenant)).await.map_err(|e| anyhow!("create product: {e}"))?;
+        app.product(product_id, ProductCommand::PublishProduct { tenant_id: tenant }, &metadata(tenant))
+            .await
+            .map_err(|e| anyhow!("publish product: {e}"))?;
+        let product = app.product_ref(product_id).await.map_err(|e| anyhow!("{e}"))?.context("product just created")?;
+        let variant_id = VariantId::new();
+        let price = Money::new(8_900 + 500 * (i as i64 % 10), eur)?;
+        let attributes = VariantAttributes::Frame(FrameAttributes {
+            geometry: FrameGeometry::new(a, a - 12.0, 18.0, a + 4.0, 140.0)?,
+            colour: Colour::new(["Havana", "Black", "Crystal", "Tortoise"][i % 4])?,
+            shape: shapes[i % shapes.len()],
+            frame_material: FrameMaterial::Acetate,
+        });
+        let add = VariantCommand::AddVariant {
+            variant_id,
+            tenant_id: tenant,
+            product,
+            sku: Sku::new(format!("AUR-{a:.0}-{}-{}", i, &variant_id.to_string()[30..]))?,
+            attributes,
+            price,
+            compare_at_price: None,
+        };
+        app.variant(variant_id, add, &metadata(tenant)).await.map_err(|e| anyhow!("add variant: {e}"))?;
+        app.variant(variant_id, VariantCommand::PublishVariant { tenant_id: tenant, product }, &metadata(tenant))
+            .await
+            .map_err(|e| anyhow!("publish variant: {e}"))?;
+        variants.push(DemoVariant { variant_id, price });
+    }
+    seed_lens(app, tenant, eur).await?;
+    Ok(variants)
+}
+
+async fn seed_lens(app: &CatalogApp, tenant: TenantId, eur: Currency) -> anyhow::Result<()> {
+    let product_id = ProductId::new();
+    let create = ProductCommand::CreateProduct {
+        product_id,
+        tenant_id: tenant,
+        kind: ProductKind::OphthalmicLens,
+        name: ProductName::new("Vista Progressive 1.67")?,
+        brand: Brand::new("Lumen Optics")?,
+        description: None,
+        fulfillment: ProductKind::OphthalmicLens.fulfillment(),
+    };
+    app.product(product_id, create, &metadata(tenant)).await.map_err(|e| anyhow!("create lens: {e}"))?;
+    let product = app.product_ref(product_id).await.map_err(|e| anyhow!("{e}"))?.context("lens just created")?;
+    let variant_id = VariantId::new();
+    let add = VariantCommand::AddVariant {
+        variant_id,
+        tenant_id: tenant,
+        product,
+        sku: Sku::new(format!("VISTA-167-{}", &variant_id.to_string()[30..]))?,
+        attributes: VariantAttributes::OphthalmicLens(LensAttributes::new(
+            LensMaterial::HighIndex,
+            LensIndex::new(1.67)?,
+            LensDesign::Progressive,
+            vec![LensCoating::AntiReflective, LensCoating::HardCoat],
+            None,
+        )?),
+        price: Money::new(24_900, eur)?,
+        compare_at_price: Some(Money::new(29_900, eur)?),
+    };
+    app.variant(variant_id, add, &metadata(tenant)).await.map_err(|e| anyhow!("add lens variant: {e}"))?;
+    Ok(())
+}
+
+/// Keeps the log moving: every `interval`, one variant gets a new price.
+pub async fn keep_repricing(app: &CatalogApp, tenant: TenantId, variants: &[DemoVariant], interval: Duration) {
+    let mut tick = tokio::time::interval(interval);
+    for round in 0usize.. {
+        tick.tick().await;
+        let Some(variant) = variants.get(round % variants.len().max(1)) else { return };
+        let bump = 100 * (round as i64 % 5);
+        let Ok(price) = Money::new(variant.price.amount_minor() + bump, variant.price.currency()) else { continue };
+        let command = VariantCommand::ChangeVariantPrice { tenant_id: tenant, price, compare_at_price: None };
+        if let Err(error) = app.variant(variant.variant_id, command, &metadata(tenant)).await {
+            tracing::warn!(%error, "demo price change failed");
+        }
+    }
+}

@@ -1,0 +1,221 @@
+//! `optical-erp`: every process of the system as a subcommand (design §9).
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use optical_bus::contract;
+use optical_bus::SchemaCatalog;
+use optical_erp::catalog_app::CatalogApp;
+use optical_erp::config::{DatabaseArgs, KafkaArgs, RelayArgs};
+use optical_erp::{demo, processes};
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(name = "optical-erp", version, about = "Event-sourced ERP for optical retail chains and their labs")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create the database if needed and apply the migrations.
+    Migrate {
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+    /// Manage Kafka topics.
+    Topics {
+        #[command(subcommand)]
+        command: TopicsCommand,
+    },
+    /// Publish committed events to Kafka (one active relay; others stand by).
+    Relay {
+        #[command(flatten)]
+        db: DatabaseArgs,
+        #[command(flatten)]
+        kafka: KafkaArgs,
+        #[command(flatten)]
+        relay: RelayArgs,
+    },
+    /// Read topics as a partner would.
+    Events {
+        #[command(subcommand)]
+        command: EventsCommand,
+    },
+    /// The published Avro contracts.
+    Schemas {
+        #[command(subcommand)]
+        command: SchemasCommand,
+    },
+    /// Write demo catalog data through the command side.
+    Demo {
+        #[command(flatten)]
+        db: DatabaseArgs,
+        /// Frame products to create.
+        #[arg(long, default_value_t = 12)]
+        frames: usize,
+        /// Keep re-pricing variants every this many milliseconds (0: write once and exit).
+        #[arg(long, default_value_t = 0)]
+        reprice_every_ms: u64,
+    },
+    /// Everything in one process for a laptop: migrate, topics, relay and the demo writer.
+    Dev {
+        #[command(flatten)]
+        db: DatabaseArgs,
+        #[command(flatten)]
+        kafka: KafkaArgs,
+        #[command(flatten)]
+        relay: RelayArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum TopicsCommand {
+    /// Create every topic with the configured partitions and retention.
+    Apply {
+        #[command(flatten)]
+        kafka: KafkaArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum EventsCommand {
+    /// Print each message as one JSON line (headers and decoded Avro).
+    Tail {
+        #[command(flatten)]
+        kafka: KafkaArgs,
+        /// Topic to read, e.g. optical.catalog.v1.
+        #[arg(long)]
+        topic: String,
+        /// Start at the oldest message instead of the newest.
+        #[arg(long)]
+        from_beginning: bool,
+        /// Stop after this many messages.
+        #[arg(long)]
+        max_messages: Option<usize>,
+        /// Stop when nothing arrived for this many milliseconds.
+        #[arg(long)]
+        idle_timeout_ms: Option<u64>,
+    },
+}
+
+#[derive(Subcommand)]
+enum SchemasCommand {
+    /// Fail if a schema changed incompatibly or the lock is out of date.
+    Check,
+    /// Rewrite the fingerprint lock after a backward-compatible change.
+    Lock {
+        #[arg(long, default_value = "schemas/avro/schemas.lock.json")]
+        path: PathBuf,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    init_tracing();
+    match Cli::parse().command {
+        Command::Migrate { db } => migrate(&db).await,
+        Command::Topics { command: TopicsCommand::Apply { kafka } } => {
+            for line in processes::apply_topics(&kafka).await? {
+                println!("{line}");
+            }
+            Ok(())
+        }
+        Command::Relay { db, kafka, relay } => {
+            migrate(&db).await?;
+            processes::run_relay(&db.database_url, &kafka, &relay, processes::shutdown_signal()).await
+        }
+        Command::Events {
+            command: EventsCommand::Tail { kafka, topic, from_beginning, max_messages, idle_timeout_ms },
+        } => {
+            let idle = idle_timeout_ms.map(Duration::from_millis);
+            processes::tail_topic(&kafka, &topic, from_beginning, max_messages, idle).await.map(|_| ())
+        }
+        Command::Schemas { command } => schemas(command),
+        Command::Demo { db, frames, reprice_every_ms } => {
+            migrate(&db).await?;
+            let app = CatalogApp::new(optical_event_store::pool(&db.database_url, db.database_pool_size)?);
+            let variants = demo::seed(&app, demo::demo_tenant(), frames).await?;
+            println!("wrote {} demo frames and one lens for tenant {}", variants.len(), demo::demo_tenant());
+            if reprice_every_ms > 0 {
+                tokio::select! {
+                    () = demo::keep_repricing(&app, demo::demo_tenant(), &variants, Duration::from_millis(reprice_every_ms)) => {}
+                    () = processes::shutdown_signal() => {}
+                }
+            }
+            Ok(())
+        }
+        Command::Dev { db, kafka, relay } => dev(db, kafka, relay).await,
+    }
+}
+
+async fn migrate(db: &DatabaseArgs) -> anyhow::Result<()> {
+    optical_event_store::create_database_if_missing(&db.database_url).await.context("creating the database")?;
+    optical_event_store::migrate(&db.database_url).await.context("migrating")?;
+    Ok(())
+}
+
+fn schemas(command: SchemasCommand) -> anyhow::Result<()> {
+    let catalog = SchemaCatalog::embedded()?;
+    match command {
+        SchemasCommand::Check => {
+            let lock = contract::parse_lock(contract::COMMITTED_LOCK).map_err(|v| anyhow::anyhow!("{v}"))?;
+            let violations = contract::check(&catalog, &lock);
+            for v in &violations {
+                eprintln!("{v}");
+            }
+            anyhow::ensure!(violations.is_empty(), "{} contract violation(s)", violations.len());
+            println!("{} schemas match the lock", catalog.iter().count());
+            Ok(())
+        }
+        SchemasCommand::Lock { path } => {
+            let previous = match std::fs::read_to_string(&path) {
+                Ok(text) => contract::parse_lock(&text).map_err(|v| anyhow::anyhow!("{v}"))?,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => contract::Lock::new(),
+                Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+            };
+            let lock = contract::relock(&catalog, &previous).map_err(|violations| {
+                anyhow::anyhow!(violations.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))
+            })?;
+            std::fs::write(&path, contract::render(&lock)).with_context(|| format!("writing {}", path.display()))?;
+            println!("locked {} schemas in {}", lock.len(), path.display());
+            Ok(())
+        }
+    }
+}
+
+async fn dev(db: DatabaseArgs, kafka: KafkaArgs, relay: RelayArgs) -> anyhow::Result<()> {
+    migrate(&db).await?;
+    for line in processes::apply_topics(&kafka).await? {
+        println!("{line}");
+    }
+    let app = CatalogApp::new(optical_event_store::pool(&db.database_url, db.database_pool_size)?);
+    let tenant = demo::demo_tenant();
+    let variants = demo::seed(&app, tenant, 12).await?;
+    let topic = format!("{}optical.catalog.v1", kafka.kafka_topic_prefix);
+    println!();
+    println!("Optical ERP dev: relay running, demo writer re-pricing a frame every 2 s.");
+    println!("  database: {}", db.database_url);
+    println!("  broker:   {}", kafka.kafka_brokers);
+    println!("Watch the catalog topic as a partner would:");
+    println!("  cargo run -q -p optical-erp -- events tail --kafka-brokers {} --topic {topic} --from-beginning", kafka.kafka_brokers);
+    println!("Ctrl-C stops everything.");
+    let database_url = db.database_url.clone();
+    tokio::select! {
+        result = processes::run_relay(&database_url, &kafka, &relay, std::future::pending()) => result?,
+        () = demo::keep_repricing(&app, tenant, &variants, Duration::from_secs(2)) => {}
+        () = processes::shutdown_signal() => println!("stopped"),
+    }
+    Ok(())
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("LOG").unwrap_or_else(|_| EnvFilter::new("info,rdkafka=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if std::env::var("LOG_FORMAT").is_ok_and(|f| f == "json") {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
