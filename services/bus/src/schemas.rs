@@ -1,7 +1,7 @@
 //! The event contracts: one Avro schema per event type, embedded from `schemas/avro`.
-use apache_avro::rabin::Rabin;
 use apache_avro::schema::{Name, Schema};
-use std::collections::{BTreeMap, HashMap};
+use serde_json::Value as Json;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use thiserror::Error;
 
 include!(concat!(env!("OUT_DIR"), "/schemas.rs"));
@@ -56,14 +56,18 @@ impl EventSchema {
         let record_name = record.name.name.clone();
         let mut names = HashMap::new();
         collect_names(&schema, &mut names);
-        let mut fingerprint = [0u8; 8];
-        fingerprint.copy_from_slice(&schema.fingerprint::<Rabin>().bytes);
+        let json: Json = serde_json::from_str(source).map_err(|e| SchemaError::Parse {
+            file: file.to_owned(),
+            source: Box::new(apache_avro::Error::new(apache_avro::error::Details::ParseSchemaJson(e))),
+        })?;
+        let canonical_form = parsing_canonical_form(&json, None, &mut HashSet::new());
+        let fingerprint = crc64_avro(canonical_form.as_bytes()).to_le_bytes();
         Ok(Self {
             event_type,
             file: file.to_owned(),
             full_name,
             record_name,
-            canonical_form: schema.canonical_form(),
+            canonical_form,
             schema,
             source: source.to_owned(),
             fingerprint,
@@ -74,6 +78,111 @@ impl EventSchema {
     pub fn fingerprint_hex(&self) -> String {
         hex::encode(self.fingerprint)
     }
+}
+
+const PRIMITIVES: [&str; 8] = ["null", "boolean", "int", "long", "float", "double", "bytes", "string"];
+
+/// The Avro specification's Parsing Canonical Form. Written here rather than taken from
+/// `apache-avro`, whose 0.21 form keeps `{"type":"string"}` for a logical type where the
+/// specification (and Java, Python and fastavro) reduce it to `"string"` — which would give
+/// partners a different fingerprint than ours.
+pub fn parsing_canonical_form(schema: &Json, namespace: Option<&str>, defined: &mut HashSet<String>) -> String {
+    let quote = |s: &str| Json::String(s.to_owned()).to_string();
+    let full_name = |name: &str, own_namespace: Option<&str>| match (name.contains('.'), own_namespace.or(namespace)) {
+        (false, Some(ns)) if !ns.is_empty() => format!("{ns}.{name}"),
+        _ => name.to_owned(),
+    };
+    match schema {
+        Json::String(name) if PRIMITIVES.contains(&name.as_str()) => quote(name),
+        Json::String(reference) => quote(&full_name(reference, None)),
+        Json::Array(branches) => {
+            let parts: Vec<String> = branches.iter().map(|b| parsing_canonical_form(b, namespace, defined)).collect();
+            format!("[{}]", parts.join(","))
+        }
+        Json::Object(object) => {
+            let Some(kind) = object.get("type") else { return quote("null") };
+            let Json::String(kind) = kind else {
+                return parsing_canonical_form(kind, namespace, defined);
+            };
+            let named = |defined: &mut HashSet<String>| {
+                let name = object.get("name").and_then(Json::as_str).unwrap_or_default();
+                let full = full_name(name, object.get("namespace").and_then(Json::as_str));
+                let first_definition = defined.insert(full.clone());
+                (full, first_definition)
+            };
+            match kind.as_str() {
+                "record" | "error" => {
+                    let (full, first) = named(defined);
+                    if !first {
+                        return quote(&full);
+                    }
+                    let own_namespace = full.rsplit_once('.').map(|(ns, _)| ns.to_owned());
+                    let fields: Vec<String> = object
+                        .get("fields")
+                        .and_then(Json::as_array)
+                        .map(Vec::as_slice)
+                        .unwrap_or_default()
+                        .iter()
+                        .map(|field| {
+                            let name = field.get("name").and_then(Json::as_str).unwrap_or_default();
+                            let ty = field.get("type").cloned().unwrap_or(Json::Null);
+                            format!(
+                                "{{\"name\":{},\"type\":{}}}",
+                                quote(name),
+                                parsing_canonical_form(&ty, own_namespace.as_deref(), defined)
+                            )
+                        })
+                        .collect();
+                    format!("{{\"name\":{},\"type\":\"record\",\"fields\":[{}]}}", quote(&full), fields.join(","))
+                }
+                "enum" => {
+                    let (full, first) = named(defined);
+                    if !first {
+                        return quote(&full);
+                    }
+                    let symbols = object.get("symbols").cloned().unwrap_or(Json::Array(vec![]));
+                    format!("{{\"name\":{},\"type\":\"enum\",\"symbols\":{}}}", quote(&full), symbols)
+                }
+                "fixed" => {
+                    let (full, first) = named(defined);
+                    if !first {
+                        return quote(&full);
+                    }
+                    let size = object.get("size").and_then(Json::as_u64).unwrap_or_default();
+                    format!("{{\"name\":{},\"type\":\"fixed\",\"size\":{size}}}", quote(&full))
+                }
+                "array" => {
+                    let items = object.get("items").cloned().unwrap_or(Json::Null);
+                    format!("{{\"type\":\"array\",\"items\":{}}}", parsing_canonical_form(&items, namespace, defined))
+                }
+                "map" => {
+                    let values = object.get("values").cloned().unwrap_or(Json::Null);
+                    format!("{{\"type\":\"map\",\"values\":{}}}", parsing_canonical_form(&values, namespace, defined))
+                }
+                // A primitive, possibly annotated with a logical type: its simple form.
+                primitive => parsing_canonical_form(&Json::String(primitive.to_owned()), namespace, defined),
+            }
+        }
+        other => other.to_string(),
+    }
+}
+
+/// CRC-64-AVRO (the Rabin fingerprint of the Avro specification).
+pub fn crc64_avro(bytes: &[u8]) -> u64 {
+    const EMPTY: u64 = 0xc15d_213a_a4d7_a795;
+    static TABLE: std::sync::OnceLock<[u64; 256]> = std::sync::OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        let mut table = [0u64; 256];
+        for (i, slot) in table.iter_mut().enumerate() {
+            let mut fp = i as u64;
+            for _ in 0..8 {
+                fp = (fp >> 1) ^ (EMPTY & (fp & 1).wrapping_neg());
+            }
+            *slot = fp;
+        }
+        table
+    });
+    bytes.iter().fold(EMPTY, |fp, b| (fp >> 8) ^ table[((fp ^ u64::from(*b)) & 0xff) as usize])
 }
 
 /// `catalog/product.created.avsc` → `catalog.product.created`.
@@ -157,6 +266,27 @@ impl SchemaCatalog {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn canonical_form_follows_the_specification() {
+        let source = r#"{"type":"record","name":"Thing","namespace":"optical.test","doc":"d","fields":[
+            {"name":"id","type":{"type":"string","logicalType":"uuid"},"doc":"x"},
+            {"name":"kind","type":{"type":"enum","name":"Kind","symbols":["a","b"]}},
+            {"name":"again","type":["null","Kind"],"default":null},
+            {"name":"tags","type":{"type":"array","items":"string"}}]}"#;
+        let json: Json = serde_json::from_str(source).unwrap();
+        assert_eq!(
+            parsing_canonical_form(&json, None, &mut HashSet::new()),
+            r#"{"name":"optical.test.Thing","type":"record","fields":[{"name":"id","type":"string"},{"name":"kind","type":{"name":"optical.test.Kind","type":"enum","symbols":["a","b"]}},{"name":"again","type":["null","optical.test.Kind"]},{"name":"tags","type":{"type":"array","items":"string"}}]}"#
+        );
+    }
+
+    #[test]
+    fn crc64_avro_matches_the_specification_examples() {
+        // Java's SchemaNormalization gives 0x7275d51a3f395c8f for `"int"`; fastavro agrees on both.
+        assert_eq!(crc64_avro(br#""int""#).to_le_bytes(), [0x8f, 0x5c, 0x39, 0x3f, 0x1a, 0xd5, 0x75, 0x72]);
+        assert_eq!(hex::encode(crc64_avro(br#""string""#).to_le_bytes()), "c70345637248018f");
+    }
 
     #[test]
     fn event_types_follow_the_file_layout() {

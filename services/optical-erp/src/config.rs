@@ -55,6 +55,9 @@ pub struct RelayArgs {
     /// Relays with the same name share one lease and one checkpoint.
     #[arg(long, env = "RELAY_NAME", default_value = "main")]
     pub relay_name: String,
+    /// This process's name in `pg_stat_activity` (default: `pid-<pid>`).
+    #[arg(long, env = "RELAY_INSTANCE")]
+    pub relay_instance: Option<String>,
     /// Events per batch read from the outbox.
     #[arg(long, env = "RELAY_BATCH_SIZE", default_value_t = 500)]
     pub relay_batch_size: i64,
@@ -73,6 +76,9 @@ impl RelayArgs {
     pub fn relay_config(&self, database_url: &str) -> optical_relay::RelayConfig {
         let mut config = optical_relay::RelayConfig::new(database_url);
         config.relay_name = self.relay_name.clone();
+        if let Some(instance) = &self.relay_instance {
+            config.instance = instance.clone();
+        }
         config.batch_size = self.relay_batch_size;
         config.poll_interval = Duration::from_millis(self.relay_poll_interval_ms);
         config.standby_interval = Duration::from_millis(self.relay_standby_interval_ms);
