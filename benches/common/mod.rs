@@ -8,8 +8,9 @@
 use cqrs_es::persist::{PersistedEventStore, SerializedEvent};
 use cqrs_es::{CqrsFramework, DomainEvent, EventStore};
 use optical_catalog::{
-    Colour, FrameAttributes, FrameGeometry, FrameMaterial, FrameShape, ProductId, ProductKind, ProductRef,
-    PublicationStatus, Sku, Variant, VariantAttributes, VariantCommand, VariantEvent, VariantId,
+    Colour, FrameAttributes, FrameGeometry, FrameMaterial, FrameShape, ProductId, ProductKind,
+    ProductRef, PublicationStatus, Sku, Variant, VariantAttributes, VariantCommand, VariantEvent,
+    VariantId,
 };
 use optical_event_store::{CachedEventStore, PgEventRepository, Pool};
 use optical_kernel::{Clock, Currency, EventMetadata, Money, SystemClock, TenantId, TraceParent};
@@ -24,14 +25,20 @@ use std::time::Duration;
 /// worth stopping for.
 pub fn env_usize(name: &str, default: usize) -> usize {
     match std::env::var(name) {
-        Ok(v) => v.trim().parse().unwrap_or_else(|_| panic!("{name}={v:?} is not a whole number")),
+        Ok(v) => v
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("{name}={v:?} is not a whole number")),
         Err(_) => default,
     }
 }
 
 pub fn env_f64(name: &str, default: f64) -> f64 {
     match std::env::var(name) {
-        Ok(v) => v.trim().parse().unwrap_or_else(|_| panic!("{name}={v:?} is not a number")),
+        Ok(v) => v
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("{name}={v:?} is not a number")),
         Err(_) => default,
     }
 }
@@ -42,7 +49,11 @@ pub fn env_list(name: &str, default: &[usize]) -> Vec<usize> {
         Ok(v) => v
             .split(',')
             .filter(|s| !s.trim().is_empty())
-            .map(|s| s.trim().parse().unwrap_or_else(|_| panic!("{name}={v:?} is not a list of numbers")))
+            .map(|s| {
+                s.trim()
+                    .parse()
+                    .unwrap_or_else(|_| panic!("{name}={v:?} is not a list of numbers"))
+            })
             .collect(),
         Err(_) => default.to_vec(),
     }
@@ -57,7 +68,9 @@ pub fn env_secs(name: &str, default: f64) -> Duration {
 
 /// The tenant every bench writes for.
 pub fn tenant() -> TenantId {
-    TenantId::from_uuid(uuid::Uuid::from_u128(0x0192_0000_0000_7000_8000_0000_0000_0b01))
+    TenantId::from_uuid(uuid::Uuid::from_u128(
+        0x0192_0000_0000_7000_8000_0000_0000_0b01,
+    ))
 }
 
 pub fn eur(amount_minor: i64) -> Money {
@@ -70,7 +83,11 @@ pub const BASE_PRICE: i64 = 10_000;
 /// The price a variant gets on its `round`-th price change (1-based): always different from
 /// the current one, so every command records exactly one event.
 pub fn toggled_price(round: u64) -> Money {
-    eur(if round % 2 == 1 { BASE_PRICE + 100 } else { BASE_PRICE })
+    eur(if round % 2 == 1 {
+        BASE_PRICE + 100
+    } else {
+        BASE_PRICE
+    })
 }
 
 /// Metadata as a request handler builds it (demo writer: correlation, cause, trace, actor).
@@ -78,7 +95,11 @@ pub fn metadata(tenant: TenantId) -> EventMetadata {
     let mut meta = EventMetadata::new(tenant, SystemClock.now());
     let request = uuid::Uuid::now_v7();
     meta.causation_id = Some(request);
-    let trace = format!("00-{}-{}-01", uuid::Uuid::now_v7().simple(), &request.simple().to_string()[16..]);
+    let trace = format!(
+        "00-{}-{}-01",
+        uuid::Uuid::now_v7().simple(),
+        &request.simple().to_string()[16..]
+    );
     meta.traceparent = trace.parse::<TraceParent>().ok();
     meta.actor = Some("bench-writer".into());
     meta
@@ -88,7 +109,9 @@ pub fn metadata(tenant: TenantId) -> EventMetadata {
 /// stream: the application passes this reference in).
 pub fn product_ref(tenant: TenantId) -> ProductRef {
     ProductRef {
-        product_id: ProductId::from_uuid(uuid::Uuid::from_u128(0x0192_0000_0000_7000_8000_0000_0000_0c01)),
+        product_id: ProductId::from_uuid(uuid::Uuid::from_u128(
+            0x0192_0000_0000_7000_8000_0000_0000_0c01,
+        )),
         tenant_id: tenant,
         kind: ProductKind::Frame,
         status: PublicationStatus::Draft,
@@ -100,7 +123,12 @@ fn frame_attributes(i: usize) -> VariantAttributes {
     VariantAttributes::Frame(FrameAttributes {
         geometry: FrameGeometry::new(a, a - 12.0, 18.0, a + 4.0, 140.0).unwrap(),
         colour: Colour::new(["Havana", "Black", "Crystal", "Tortoise"][i % 4]).unwrap(),
-        shape: [FrameShape::Round, FrameShape::Rectangle, FrameShape::CatEye, FrameShape::Aviator][i % 4],
+        shape: [
+            FrameShape::Round,
+            FrameShape::Rectangle,
+            FrameShape::CatEye,
+            FrameShape::Aviator,
+        ][i % 4],
         frame_material: FrameMaterial::Acetate,
     })
 }
@@ -118,7 +146,11 @@ pub fn add_variant(tenant: TenantId, variant_id: VariantId, i: usize) -> Variant
 }
 
 pub fn change_price(tenant: TenantId, round: u64) -> VariantCommand {
-    VariantCommand::ChangeVariantPrice { tenant_id: tenant, price: toggled_price(round), compare_at_price: None }
+    VariantCommand::ChangeVariantPrice {
+        tenant_id: tenant,
+        price: toggled_price(round),
+        compare_at_price: None,
+    }
 }
 
 /// The events the variant commands above record, as domain values.
@@ -135,11 +167,20 @@ pub fn variant_added_event(tenant: TenantId, variant_id: VariantId, i: usize) ->
 }
 
 pub fn price_changed_event(variant_id: VariantId, round: u64) -> VariantEvent {
-    VariantEvent::VariantPriceChanged { variant_id, price: toggled_price(round), compare_at_price: None }
+    VariantEvent::VariantPriceChanged {
+        variant_id,
+        price: toggled_price(round),
+        compare_at_price: None,
+    }
 }
 
 /// A stored event exactly as cqrs-es serialises it for [`PgEventRepository::persist`].
-pub fn serialized(event: &VariantEvent, aggregate_id: &str, sequence: usize, meta: &EventMetadata) -> SerializedEvent {
+pub fn serialized(
+    event: &VariantEvent,
+    aggregate_id: &str,
+    sequence: usize,
+    meta: &EventMetadata,
+) -> SerializedEvent {
     SerializedEvent {
         aggregate_id: aggregate_id.to_owned(),
         sequence,
@@ -157,25 +198,39 @@ pub fn serialized(event: &VariantEvent, aggregate_id: &str, sequence: usize, met
 /// What the application runs (`CatalogApp`): cqrs-es over the cached store.
 pub type CachedFramework = CqrsFramework<Variant, CachedEventStore<PgEventRepository, Variant>>;
 /// cqrs-es's plain event store over the same repository: every command re-reads the stream.
-pub type UncachedFramework = CqrsFramework<Variant, PersistedEventStore<PgEventRepository, Variant>>;
+pub type UncachedFramework =
+    CqrsFramework<Variant, PersistedEventStore<PgEventRepository, Variant>>;
 
 /// The application's cache size (`CatalogApp`).
 pub const CACHE_CAPACITY: usize = 10_000;
 
 pub fn cached_framework(pool: Pool) -> CachedFramework {
     let capacity = NonZeroUsize::new(CACHE_CAPACITY).unwrap();
-    CqrsFramework::new(CachedEventStore::new(PgEventRepository::new(pool), capacity), vec![], ())
+    CqrsFramework::new(
+        CachedEventStore::new(PgEventRepository::new(pool), capacity),
+        vec![],
+        (),
+    )
 }
 
 pub fn uncached_framework(pool: Pool) -> UncachedFramework {
-    CqrsFramework::new(PersistedEventStore::new_event_store(PgEventRepository::new(pool)), vec![], ())
+    CqrsFramework::new(
+        PersistedEventStore::new_event_store(PgEventRepository::new(pool)),
+        vec![],
+        (),
+    )
 }
 
 /// Adds `count` variants through `framework` with `concurrency` writers; returns their ids
 /// in order. Through a cached framework this also warms its cache, as a running API would be.
-pub async fn seed_variants<ES>(framework: &Arc<CqrsFramework<Variant, ES>>, count: usize, concurrency: usize) -> Vec<VariantId>
+pub async fn seed_variants<ES>(
+    framework: &Arc<CqrsFramework<Variant, ES>>,
+    count: usize,
+    concurrency: usize,
+) -> Vec<VariantId>
 where
     ES: EventStore<Variant> + 'static,
+    ES::AC: Send,
 {
     let tenant = tenant();
     let ids: Vec<VariantId> = (0..count).map(|_| VariantId::new()).collect();
@@ -183,11 +238,21 @@ where
     let mut tasks = Vec::new();
     for w in 0..concurrency {
         let framework = Arc::clone(framework);
-        let mine: Vec<(usize, VariantId)> = ids.iter().copied().enumerate().skip(w).step_by(concurrency).collect();
+        let mine: Vec<(usize, VariantId)> = ids
+            .iter()
+            .copied()
+            .enumerate()
+            .skip(w)
+            .step_by(concurrency)
+            .collect();
         tasks.push(tokio::spawn(async move {
             for (i, id) in mine {
                 framework
-                    .execute_with_metadata(&id.to_string(), add_variant(tenant, id, i), metadata(tenant).to_map())
+                    .execute_with_metadata(
+                        &id.to_string(),
+                        add_variant(tenant, id, i),
+                        metadata(tenant).to_map(),
+                    )
                     .await
                     .expect("seed variant");
             }
@@ -235,15 +300,27 @@ pub fn ratio(figure: f64, ceiling: f64) -> String {
     }
 }
 
-/// A small aligned table: first column left-aligned, the others right-aligned.
+/// A small aligned table: the first `left` columns (1 unless told) left-aligned, the others
+/// right-aligned.
 pub struct Table {
     header: Vec<String>,
     rows: Vec<Vec<String>>,
+    left: usize,
 }
 
 impl Table {
     pub fn new(header: &[&str]) -> Self {
-        Self { header: header.iter().map(|s| (*s).to_owned()).collect(), rows: Vec::new() }
+        Self {
+            header: header.iter().map(|s| (*s).to_owned()).collect(),
+            rows: Vec::new(),
+            left: 1,
+        }
+    }
+
+    /// Left-aligns the first `columns` columns (labels rather than figures).
+    pub fn left_aligned(mut self, columns: usize) -> Self {
+        self.left = columns;
+        self
     }
 
     pub fn row(&mut self, cells: Vec<String>) {
@@ -266,7 +343,7 @@ impl Table {
                 if i > 0 {
                     out.push_str(" | ");
                 }
-                if i == 0 {
+                if i < self.left {
                     out.push_str(cell);
                     out.push_str(&" ".repeat(pad));
                 } else {
@@ -295,6 +372,11 @@ impl Table {
 
 /// `nproc` and the date, printed at the top of each bench so a pasted table says where it ran.
 pub fn print_context(bench: &str) {
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
-    println!("# {bench} — {} UTC, {cores} cores", chrono::Utc::now().format("%Y-%m-%d %H:%M"));
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    println!(
+        "# {bench} — {} UTC, {cores} cores",
+        chrono::Utc::now().format("%Y-%m-%d %H:%M")
+    );
 }

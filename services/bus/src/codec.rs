@@ -21,9 +21,16 @@ pub enum CodecError {
     #[error("no published schema for event type `{0}`")]
     UnknownEventType(String),
     #[error("stored payload of `{event_type}` is not `{{\"{expected}\": {{…}}}}`")]
-    Envelope { event_type: String, expected: String },
+    Envelope {
+        event_type: String,
+        expected: String,
+    },
     #[error("payload does not match schema `{schema}` at `{path}`: {reason}")]
-    Mismatch { schema: String, path: String, reason: String },
+    Mismatch {
+        schema: String,
+        path: String,
+        reason: String,
+    },
     #[error("avro: {0}")]
     Avro(#[from] Box<apache_avro::Error>),
     #[error("message is neither single-object nor Confluent encoded")]
@@ -75,7 +82,12 @@ impl AvroCodec {
     }
 
     /// Encodes a stored payload (`{"<RecordName>": body}`) for `topic`.
-    pub async fn encode(&self, topic: &str, event_type: &str, payload: &Json) -> Result<EncodedEvent, CodecError> {
+    pub async fn encode(
+        &self,
+        topic: &str,
+        event_type: &str,
+        payload: &Json,
+    ) -> Result<EncodedEvent, CodecError> {
         let schema = self
             .catalog
             .get(event_type)
@@ -129,7 +141,9 @@ impl AvroCodec {
             });
         }
         if let (Some(&CONFLUENT_MAGIC), Some(registry)) = (bytes.first(), &self.registry) {
-            let (id, datum) = bytes[1..].split_at_checked(4).ok_or(CodecError::UnknownFormat)?;
+            let (id, datum) = bytes[1..]
+                .split_at_checked(4)
+                .ok_or(CodecError::UnknownFormat)?;
             let id = u32::from_be_bytes([id[0], id[1], id[2], id[3]]);
             let source = registry.schema_by_id(id).await?;
             let fetched = EventSchema::parse("registry/fetched.schema.avsc", &source)
@@ -167,7 +181,11 @@ pub fn wrap_body(schema: &EventSchema, body: Json) -> Json {
 
 /// The Avro binary datum of a JSON body.
 pub fn encode_datum(schema: &EventSchema, body: &Json) -> Result<Vec<u8>, CodecError> {
-    let value = JsonToAvro { names: &schema.names, schema_name: &schema.full_name }.convert(&schema.schema, body, "$")?;
+    let value = JsonToAvro {
+        names: &schema.names,
+        schema_name: &schema.full_name,
+    }
+    .convert(&schema.schema, body, "$")?;
     Ok(apache_avro::to_avro_datum(&schema.schema, value).map_err(Box::new)?)
 }
 
@@ -184,16 +202,27 @@ struct JsonToAvro<'a> {
 
 impl JsonToAvro<'_> {
     fn mismatch(&self, path: &str, reason: impl Into<String>) -> CodecError {
-        CodecError::Mismatch { schema: self.schema_name.to_owned(), path: path.to_owned(), reason: reason.into() }
+        CodecError::Mismatch {
+            schema: self.schema_name.to_owned(),
+            path: path.to_owned(),
+            reason: reason.into(),
+        }
     }
 
     fn convert(&self, schema: &Schema, json: &Json, path: &str) -> Result<Avro, CodecError> {
-        let wrong = |expected: &str| self.mismatch(path, format!("expected {expected}, found {json}"));
+        let wrong =
+            |expected: &str| self.mismatch(path, format!("expected {expected}, found {json}"));
         Ok(match schema {
-            Schema::Null => json.is_null().then_some(Avro::Null).ok_or_else(|| wrong("null"))?,
+            Schema::Null => json
+                .is_null()
+                .then_some(Avro::Null)
+                .ok_or_else(|| wrong("null"))?,
             Schema::Boolean => Avro::Boolean(json.as_bool().ok_or_else(|| wrong("a boolean"))?),
             Schema::Int => {
-                let n = json.as_i64().and_then(|n| i32::try_from(n).ok()).ok_or_else(|| wrong("a 32-bit integer"))?;
+                let n = json
+                    .as_i64()
+                    .and_then(|n| i32::try_from(n).ok())
+                    .ok_or_else(|| wrong("a 32-bit integer"))?;
                 Avro::Int(n)
             }
             Schema::Long => Avro::Long(json.as_i64().ok_or_else(|| wrong("a 64-bit integer"))?),
@@ -201,15 +230,24 @@ impl JsonToAvro<'_> {
             #[allow(clippy::cast_possible_truncation)]
             Schema::Float => Avro::Float(json.as_f64().ok_or_else(|| wrong("a number"))? as f32),
             Schema::Double => Avro::Double(json.as_f64().ok_or_else(|| wrong("a number"))?),
-            Schema::String => Avro::String(json.as_str().ok_or_else(|| wrong("a string"))?.to_owned()),
+            Schema::String => {
+                Avro::String(json.as_str().ok_or_else(|| wrong("a string"))?.to_owned())
+            }
             Schema::Uuid => {
                 let text = json.as_str().ok_or_else(|| wrong("a UUID string"))?;
                 Avro::Uuid(uuid::Uuid::parse_str(text).map_err(|_| wrong("a UUID string"))?)
             }
             Schema::Enum(e) => {
                 let symbol = json.as_str().ok_or_else(|| wrong("an enum symbol"))?;
-                let index = e.symbols.iter().position(|s| s == symbol).ok_or_else(|| wrong(&format!("one of {:?}", e.symbols)))?;
-                Avro::Enum(u32::try_from(index).map_err(|_| wrong("a smaller enum"))?, symbol.to_owned())
+                let index = e
+                    .symbols
+                    .iter()
+                    .position(|s| s == symbol)
+                    .ok_or_else(|| wrong(&format!("one of {:?}", e.symbols)))?;
+                Avro::Enum(
+                    u32::try_from(index).map_err(|_| wrong("a smaller enum"))?,
+                    symbol.to_owned(),
+                )
             }
             Schema::Array(a) => {
                 let items = json.as_array().ok_or_else(|| wrong("an array"))?;
@@ -226,14 +264,26 @@ impl JsonToAvro<'_> {
                 Avro::Map(
                     object
                         .iter()
-                        .map(|(k, v)| Ok((k.clone(), self.convert(&m.types, v, &format!("{path}.{k}"))?)))
+                        .map(|(k, v)| {
+                            Ok((
+                                k.clone(),
+                                self.convert(&m.types, v, &format!("{path}.{k}"))?,
+                            ))
+                        })
                         .collect::<Result<_, CodecError>>()?,
                 )
             }
             Schema::Union(u) => {
                 if json.is_null() {
-                    let index = u.variants().iter().position(|v| matches!(v, Schema::Null)).ok_or_else(|| wrong("a non-null value"))?;
-                    Avro::Union(u32::try_from(index).map_err(|_| wrong("a smaller union"))?, Box::new(Avro::Null))
+                    let index = u
+                        .variants()
+                        .iter()
+                        .position(|v| matches!(v, Schema::Null))
+                        .ok_or_else(|| wrong("a non-null value"))?;
+                    Avro::Union(
+                        u32::try_from(index).map_err(|_| wrong("a smaller union"))?,
+                        Box::new(Avro::Null),
+                    )
                 } else {
                     let mut last_error = None;
                     let mut found = None;
@@ -250,7 +300,10 @@ impl JsonToAvro<'_> {
                         }
                     }
                     match found {
-                        Some((index, value)) => Avro::Union(u32::try_from(index).map_err(|_| wrong("a smaller union"))?, Box::new(value)),
+                        Some((index, value)) => Avro::Union(
+                            u32::try_from(index).map_err(|_| wrong("a smaller union"))?,
+                            Box::new(value),
+                        ),
                         None => return Err(last_error.unwrap_or_else(|| wrong("a union member"))),
                     }
                 }
@@ -258,26 +311,44 @@ impl JsonToAvro<'_> {
             Schema::Record(record) => {
                 let object = json.as_object().ok_or_else(|| wrong("an object"))?;
                 // A JSON field the schema does not name would be silently dropped on the wire.
-                if let Some(extra) = object.keys().find(|k| !record.fields.iter().any(|f| &f.name == *k)) {
-                    return Err(self.mismatch(&format!("{path}.{extra}"), "field is not in the published schema"));
+                if let Some(extra) = object
+                    .keys()
+                    .find(|k| !record.fields.iter().any(|f| &f.name == *k))
+                {
+                    return Err(self.mismatch(
+                        &format!("{path}.{extra}"),
+                        "field is not in the published schema",
+                    ));
                 }
                 let mut fields = Vec::with_capacity(record.fields.len());
                 for field in &record.fields {
                     let field_path = format!("{path}.{}", field.name);
                     let value = match (object.get(&field.name), &field.default) {
                         (Some(value), _) => self.convert(&field.schema, value, &field_path)?,
-                        (None, Some(default)) => self.convert(&field.schema, default, &field_path)?,
-                        (None, None) => return Err(self.mismatch(&field_path, "required field is missing")),
+                        (None, Some(default)) => {
+                            self.convert(&field.schema, default, &field_path)?
+                        }
+                        (None, None) => {
+                            return Err(self.mismatch(&field_path, "required field is missing"))
+                        }
                     };
                     fields.push((field.name.clone(), value));
                 }
                 Avro::Record(fields)
             }
             Schema::Ref { name } => {
-                let target = self.names.get(name).ok_or_else(|| self.mismatch(path, format!("unknown named type {name}")))?;
+                let target = self
+                    .names
+                    .get(name)
+                    .ok_or_else(|| self.mismatch(path, format!("unknown named type {name}")))?;
                 self.convert(target, json, path)?
             }
-            other => return Err(self.mismatch(path, format!("schema type {other:?} is not used by event contracts"))),
+            other => {
+                return Err(self.mismatch(
+                    path,
+                    format!("schema type {other:?} is not used by event contracts"),
+                ))
+            }
         })
     }
 }
@@ -294,14 +365,32 @@ pub fn avro_to_json(value: Avro) -> Result<Json, CodecError> {
         Avro::Boolean(b) => Json::Bool(b),
         Avro::Int(n) => Json::from(n),
         Avro::Long(n) => Json::from(n),
-        Avro::Float(f) => Number::from_f64(f64::from(f)).map(Json::Number).ok_or_else(|| unsupported("a non-finite float"))?,
-        Avro::Double(f) => Number::from_f64(f).map(Json::Number).ok_or_else(|| unsupported("a non-finite double"))?,
+        Avro::Float(f) => Number::from_f64(f64::from(f))
+            .map(Json::Number)
+            .ok_or_else(|| unsupported("a non-finite float"))?,
+        Avro::Double(f) => Number::from_f64(f)
+            .map(Json::Number)
+            .ok_or_else(|| unsupported("a non-finite double"))?,
         Avro::String(s) | Avro::Enum(_, s) => Json::String(s),
         Avro::Uuid(u) => Json::String(u.hyphenated().to_string()),
         Avro::Union(_, inner) => avro_to_json(*inner)?,
-        Avro::Array(items) => Json::Array(items.into_iter().map(avro_to_json).collect::<Result<_, _>>()?),
-        Avro::Map(map) => Json::Object(map.into_iter().map(|(k, v)| Ok((k, avro_to_json(v)?))).collect::<Result<_, CodecError>>()?),
-        Avro::Record(fields) => Json::Object(fields.into_iter().map(|(k, v)| Ok((k, avro_to_json(v)?))).collect::<Result<_, CodecError>>()?),
+        Avro::Array(items) => Json::Array(
+            items
+                .into_iter()
+                .map(avro_to_json)
+                .collect::<Result<_, _>>()?,
+        ),
+        Avro::Map(map) => Json::Object(
+            map.into_iter()
+                .map(|(k, v)| Ok((k, avro_to_json(v)?)))
+                .collect::<Result<_, CodecError>>()?,
+        ),
+        Avro::Record(fields) => Json::Object(
+            fields
+                .into_iter()
+                .map(|(k, v)| Ok((k, avro_to_json(v)?)))
+                .collect::<Result<_, CodecError>>()?,
+        ),
         Avro::Bytes(b) | Avro::Fixed(_, b) => Json::String(hex::encode(b)),
         other => return Err(unsupported(&format!("{other:?}"))),
     })
@@ -340,7 +429,10 @@ mod tests {
         let samples = every_sample();
         let mut seen = std::collections::BTreeSet::new();
         for (event_type, payload) in &samples {
-            let encoded = codec.encode("optical.catalog.v1", event_type, payload).await.unwrap();
+            let encoded = codec
+                .encode("optical.catalog.v1", event_type, payload)
+                .await
+                .unwrap();
             assert_eq!(&encoded.bytes[..2], &[0xC3, 0x01]);
             let decoded = codec.decode(&encoded.bytes).await.unwrap();
             assert_eq!(decoded.event_type.as_deref(), Some(event_type.as_str()));
@@ -348,7 +440,10 @@ mod tests {
             assert_eq!(&wrap_body(schema, decoded.body), payload, "{event_type}");
             seen.insert(event_type.clone());
         }
-        let all: std::collections::BTreeSet<String> = samples::all_event_types().into_iter().map(str::to_owned).collect();
+        let all: std::collections::BTreeSet<String> = samples::all_event_types()
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
         assert_eq!(seen, all, "every event type has a sample that round-trips");
     }
 
@@ -361,24 +456,45 @@ mod tests {
 
         let mut extra = body.clone();
         extra["surprise"] = Json::from(1);
-        let err = codec.encode("t", &event_type, &wrap_body(&schema, extra)).await.unwrap_err();
-        assert!(matches!(err, CodecError::Mismatch { ref path, .. } if path == "$.surprise"), "{err}");
+        let err = codec
+            .encode("t", &event_type, &wrap_body(&schema, extra))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, CodecError::Mismatch { ref path, .. } if path == "$.surprise"),
+            "{err}"
+        );
 
         let first_field = body.as_object().unwrap().keys().next().unwrap().clone();
         body.as_object_mut().unwrap().remove(&first_field);
-        let err = codec.encode("t", &event_type, &wrap_body(&schema, body)).await.unwrap_err();
+        let err = codec
+            .encode("t", &event_type, &wrap_body(&schema, body))
+            .await
+            .unwrap_err();
         assert!(matches!(err, CodecError::Mismatch { .. }), "{err}");
 
-        let err = codec.encode("t", &event_type, &serde_json::json!({"Other": {}})).await.unwrap_err();
+        let err = codec
+            .encode("t", &event_type, &serde_json::json!({"Other": {}}))
+            .await
+            .unwrap_err();
         assert!(matches!(err, CodecError::Envelope { .. }), "{err}");
-        let err = codec.encode("t", "catalog.nothing.happened", &payload).await.unwrap_err();
+        let err = codec
+            .encode("t", "catalog.nothing.happened", &payload)
+            .await
+            .unwrap_err();
         assert!(matches!(err, CodecError::UnknownEventType(_)), "{err}");
     }
 
     #[tokio::test]
     async fn rejects_bytes_in_no_known_format() {
         let codec = AvroCodec::new(catalog(), None);
-        assert!(matches!(codec.decode(b"hello").await, Err(CodecError::UnknownFormat)));
-        assert!(matches!(codec.decode(&[0xC3, 0x01, 1, 2, 3, 4, 5, 6, 7, 8, 0]).await, Err(CodecError::UnknownFingerprint(_))));
+        assert!(matches!(
+            codec.decode(b"hello").await,
+            Err(CodecError::UnknownFormat)
+        ));
+        assert!(matches!(
+            codec.decode(&[0xC3, 0x01, 1, 2, 3, 4, 5, 6, 7, 8, 0]).await,
+            Err(CodecError::UnknownFingerprint(_))
+        ));
     }
 }

@@ -42,7 +42,10 @@ pub enum Violation {
 impl Violation {
     /// Violations that refreshing the lock resolves.
     pub fn is_relockable(&self) -> bool {
-        matches!(self, Violation::NotLocked { .. } | Violation::LockOutdated { .. })
+        matches!(
+            self,
+            Violation::NotLocked { .. } | Violation::LockOutdated { .. }
+        )
     }
 }
 
@@ -50,18 +53,32 @@ impl fmt::Display for Violation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Violation::Removed { file } => write!(f, "{file}: published schema was removed"),
-            Violation::Incompatible { file, reason } => write!(f, "{file}: not backward compatible: {reason}"),
-            Violation::FieldRemoved { file, field } => write!(f, "{file}: published field `{field}` was removed"),
-            Violation::FieldRetyped { file, field } => write!(f, "{file}: published field `{field}` changed its type"),
-            Violation::NotLocked { file } => write!(f, "{file}: new schema is not in the lock; run `optical-erp schemas lock`"),
-            Violation::LockOutdated { file } => write!(f, "{file}: compatible change not yet locked; run `optical-erp schemas lock`"),
+            Violation::Incompatible { file, reason } => {
+                write!(f, "{file}: not backward compatible: {reason}")
+            }
+            Violation::FieldRemoved { file, field } => {
+                write!(f, "{file}: published field `{field}` was removed")
+            }
+            Violation::FieldRetyped { file, field } => {
+                write!(f, "{file}: published field `{field}` changed its type")
+            }
+            Violation::NotLocked { file } => write!(
+                f,
+                "{file}: new schema is not in the lock; run `optical-erp schemas lock`"
+            ),
+            Violation::LockOutdated { file } => write!(
+                f,
+                "{file}: compatible change not yet locked; run `optical-erp schemas lock`"
+            ),
             Violation::BadLock { reason } => write!(f, "schemas.lock.json is unreadable: {reason}"),
         }
     }
 }
 
 pub fn parse_lock(text: &str) -> Result<Lock, Violation> {
-    serde_json::from_str(text).map_err(|e| Violation::BadLock { reason: e.to_string() })
+    serde_json::from_str(text).map_err(|e| Violation::BadLock {
+        reason: e.to_string(),
+    })
 }
 
 /// Compares the current schemas with the lock.
@@ -78,13 +95,18 @@ pub fn check(catalog: &SchemaCatalog, lock: &Lock) -> Vec<Violation> {
         let published = match Schema::parse_str(&entry.schema) {
             Ok(schema) => schema,
             Err(e) => {
-                violations.push(Violation::BadLock { reason: format!("{file}: {e}") });
+                violations.push(Violation::BadLock {
+                    reason: format!("{file}: {e}"),
+                });
                 continue;
             }
         };
         let before = violations.len();
         if let Err(e) = SchemaCompatibility::can_read(&published, &current.schema) {
-            violations.push(Violation::Incompatible { file: file.clone(), reason: e.to_string() });
+            violations.push(Violation::Incompatible {
+                file: file.clone(),
+                reason: e.to_string(),
+            });
         }
         compare_fields(file, "", &published, &current.schema, &mut violations);
         if violations.len() == before {
@@ -93,24 +115,42 @@ pub fn check(catalog: &SchemaCatalog, lock: &Lock) -> Vec<Violation> {
     }
     for schema in catalog.iter() {
         if !lock.contains_key(&schema.file) {
-            violations.push(Violation::NotLocked { file: schema.file.clone() });
+            violations.push(Violation::NotLocked {
+                file: schema.file.clone(),
+            });
         }
     }
     violations
 }
 
 /// Every field of every published record must still exist with the same kind of type.
-fn compare_fields(file: &str, path: &str, published: &Schema, current: &Schema, out: &mut Vec<Violation>) {
+fn compare_fields(
+    file: &str,
+    path: &str,
+    published: &Schema,
+    current: &Schema,
+    out: &mut Vec<Violation>,
+) {
     let (Schema::Record(old), Schema::Record(new)) = (published, current) else {
         return;
     };
     for field in &old.fields {
-        let field_path = if path.is_empty() { field.name.clone() } else { format!("{path}.{}", field.name) };
+        let field_path = if path.is_empty() {
+            field.name.clone()
+        } else {
+            format!("{path}.{}", field.name)
+        };
         match new.fields.iter().find(|f| f.name == field.name) {
-            None => out.push(Violation::FieldRemoved { file: file.to_owned(), field: field_path }),
+            None => out.push(Violation::FieldRemoved {
+                file: file.to_owned(),
+                field: field_path,
+            }),
             Some(now) => {
                 if std::mem::discriminant(&field.schema) != std::mem::discriminant(&now.schema) {
-                    out.push(Violation::FieldRetyped { file: file.to_owned(), field: field_path });
+                    out.push(Violation::FieldRetyped {
+                        file: file.to_owned(),
+                        field: field_path,
+                    });
                 } else {
                     compare_fields(file, &field_path, &field.schema, &now.schema, out);
                 }
@@ -121,7 +161,10 @@ fn compare_fields(file: &str, path: &str, published: &Schema, current: &Schema, 
 
 /// The lock for the current schemas, refusing when a change is not backward compatible.
 pub fn relock(catalog: &SchemaCatalog, previous: &Lock) -> Result<Lock, Vec<Violation>> {
-    let blocking: Vec<Violation> = check(catalog, previous).into_iter().filter(|v| !v.is_relockable()).collect();
+    let blocking: Vec<Violation> = check(catalog, previous)
+        .into_iter()
+        .filter(|v| !v.is_relockable())
+        .collect();
     if !blocking.is_empty() {
         return Err(blocking);
     }
@@ -132,7 +175,11 @@ fn entry(schema: &EventSchema) -> LockEntry {
     let compact = serde_json::from_str::<serde_json::Value>(&schema.source)
         .map(|v| v.to_string())
         .unwrap_or_else(|_| schema.source.clone());
-    LockEntry { event_type: schema.event_type.clone(), fingerprint: schema.fingerprint_hex(), schema: compact }
+    LockEntry {
+        event_type: schema.event_type.clone(),
+        fingerprint: schema.fingerprint_hex(),
+        schema: compact,
+    }
 }
 
 pub fn render(lock: &Lock) -> String {
@@ -165,7 +212,15 @@ mod tests {
         let catalog = SchemaCatalog::embedded().unwrap();
         let lock = parse_lock(COMMITTED_LOCK).unwrap();
         let violations = check(&catalog, &lock);
-        assert!(violations.is_empty(), "{}", violations.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"));
+        assert!(
+            violations.is_empty(),
+            "{}",
+            violations
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
     }
 
     #[test]
@@ -177,28 +232,57 @@ mod tests {
     fn a_new_field_with_a_default_is_compatible_but_must_be_relocked() {
         let v2 = V1.replace(r#"{"name":"size","type":"int"}"#, r#"{"name":"size","type":"int"},{"name":"note","type":["null","string"],"default":null}"#);
         let violations = check(&catalog_with(&v2), &locked_v1());
-        assert_eq!(violations, vec![Violation::LockOutdated { file: "test/thing.happened.avsc".into() }]);
+        assert_eq!(
+            violations,
+            vec![Violation::LockOutdated {
+                file: "test/thing.happened.avsc".into()
+            }]
+        );
         assert!(relock(&catalog_with(&v2), &locked_v1()).is_ok());
     }
 
     #[test]
     fn a_new_field_without_a_default_is_refused() {
-        let v2 = V1.replace(r#"{"name":"size","type":"int"}"#, r#"{"name":"size","type":"int"},{"name":"note","type":"string"}"#);
+        let v2 = V1.replace(
+            r#"{"name":"size","type":"int"}"#,
+            r#"{"name":"size","type":"int"},{"name":"note","type":"string"}"#,
+        );
         let violations = check(&catalog_with(&v2), &locked_v1());
-        assert!(matches!(violations.as_slice(), [Violation::Incompatible { .. }]), "{violations:?}");
+        assert!(
+            matches!(violations.as_slice(), [Violation::Incompatible { .. }]),
+            "{violations:?}"
+        );
         assert!(relock(&catalog_with(&v2), &locked_v1()).is_err());
     }
 
     #[test]
     fn removing_or_retyping_a_field_is_refused() {
-        let removed = V1.replace(r#",
-        {"name":"size","type":"int"}"#, "");
+        let removed = V1.replace(
+            r#",
+        {"name":"size","type":"int"}"#,
+            "",
+        );
         let violations = check(&catalog_with(&removed), &locked_v1());
-        assert!(violations.contains(&Violation::FieldRemoved { file: "test/thing.happened.avsc".into(), field: "size".into() }), "{violations:?}");
+        assert!(
+            violations.contains(&Violation::FieldRemoved {
+                file: "test/thing.happened.avsc".into(),
+                field: "size".into()
+            }),
+            "{violations:?}"
+        );
 
-        let retyped = V1.replace(r#"{"name":"size","type":"int"}"#, r#"{"name":"size","type":"string"}"#);
+        let retyped = V1.replace(
+            r#"{"name":"size","type":"int"}"#,
+            r#"{"name":"size","type":"string"}"#,
+        );
         let violations = check(&catalog_with(&retyped), &locked_v1());
-        assert!(violations.contains(&Violation::FieldRetyped { file: "test/thing.happened.avsc".into(), field: "size".into() }), "{violations:?}");
+        assert!(
+            violations.contains(&Violation::FieldRetyped {
+                file: "test/thing.happened.avsc".into(),
+                field: "size".into()
+            }),
+            "{violations:?}"
+        );
         assert!(relock(&catalog_with(&retyped), &locked_v1()).is_err());
     }
 
@@ -206,6 +290,8 @@ mod tests {
     fn deleting_a_published_schema_is_refused() {
         let other = SchemaCatalog::from_files([("test/other.happened.avsc", V1)]).unwrap();
         let violations = check(&other, &locked_v1());
-        assert!(violations.contains(&Violation::Removed { file: "test/thing.happened.avsc".into() }));
+        assert!(violations.contains(&Violation::Removed {
+            file: "test/thing.happened.avsc".into()
+        }));
     }
 }

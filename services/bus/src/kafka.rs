@@ -10,8 +10,12 @@ pub struct KafkaConfig {
     pub partitions: i32,
     pub replication_factor: i32,
     pub retention_ms: i64,
-    /// How long the producer keeps retrying one message before reporting it failed; the
-    /// relay then retries the whole batch, so an outage only delays events.
+    /// How long the producer keeps retrying one message before reporting it failed; `0`
+    /// (the default) retries until the broker is back. A finite timeout lets later messages
+    /// overtake a timed-out one and makes librdkafka bump the producer epoch, which some
+    /// brokers (tansu 0.6) answer by fencing the producer; the relay then re-sends the batch
+    /// on a new producer, so nothing is lost, but consumers may see a sequence jump ahead
+    /// before the re-sent messages fill it.
     pub message_timeout_ms: u64,
 }
 
@@ -23,7 +27,7 @@ impl KafkaConfig {
             partitions: 6,
             replication_factor: 1,
             retention_ms: 7 * 24 * 3600 * 1000,
-            message_timeout_ms: 30_000,
+            message_timeout_ms: 0,
         }
     }
 

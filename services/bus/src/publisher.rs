@@ -8,6 +8,7 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
 use std::collections::VecDeque;
+use std::sync::Mutex;
 use std::time::Duration;
 use thiserror::Error;
 
@@ -56,16 +57,24 @@ pub struct PublishReport {
 }
 
 pub struct Publisher {
-    producer: FutureProducer,
+    config: KafkaConfig,
+    /// Replaced when librdkafka reports a fatal error (e.g. the idempotent producer was fenced
+    /// after an epoch bump): a fatal producer never sends again.
+    producer: Mutex<FutureProducer>,
     codec: AvroCodec,
     topics: TopicNames,
     max_in_flight: usize,
 }
 
 impl Publisher {
-    pub fn new(config: &KafkaConfig, codec: AvroCodec, max_in_flight: usize) -> Result<Self, KafkaError> {
+    pub fn new(
+        config: &KafkaConfig,
+        codec: AvroCodec,
+        max_in_flight: usize,
+    ) -> Result<Self, KafkaError> {
         Ok(Self {
-            producer: config.producer().create()?,
+            config: config.clone(),
+            producer: Mutex::new(config.producer().create()?),
             codec,
             topics: TopicNames::new(&config.topic_prefix),
             max_in_flight: max_in_flight.max(1),
@@ -76,11 +85,49 @@ impl Publisher {
     /// An error means some may have been delivered: the caller re-sends the batch, and
     /// consumers drop the duplicates by event id or aggregate sequence.
     pub async fn publish(&self, events: &[RecordedEvent]) -> Result<PublishReport, PublishError> {
+        let producer = self.producer();
+        let result = self.publish_with(&producer, events).await;
+        if result.is_err() {
+            if let Some((code, reason)) = producer.client().fatal_error() {
+                tracing::warn!(?code, %reason, "producer failed fatally; starting a new one");
+                self.replace_producer()?;
+            }
+        }
+        result
+    }
+
+    fn producer(&self) -> FutureProducer {
+        self.producer
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    fn replace_producer(&self) -> Result<(), KafkaError> {
+        let fresh: FutureProducer = self.config.producer().create()?;
+        *self
+            .producer
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = fresh;
+        Ok(())
+    }
+
+    async fn publish_with(
+        &self,
+        producer: &FutureProducer,
+        events: &[RecordedEvent],
+    ) -> Result<PublishReport, PublishError> {
         let mut report = PublishReport::default();
         let mut in_flight: VecDeque<(uuid::Uuid, DeliveryFuture)> = VecDeque::new();
         for event in events {
             let topic = self.topics.for_context(event.context());
-            let (topic, payload, headers) = match self.codec.encode(&topic, &event.event_type, &event.payload).await {
+            let (topic, payload, headers) = match self
+                .codec
+                .encode(&topic, &event.event_type, &event.payload)
+                .await
+            {
+                // A registry that cannot be reached is an outage, not a bad event: retry the batch.
+                Err(error @ CodecError::Registry(_)) => return Err(error.into()),
                 Ok(encoded) => {
                     report.published += 1;
                     let headers = event_headers(event, Some(&encoded));
@@ -91,13 +138,23 @@ impl Publisher {
                     // where operators look, with the reason.
                     tracing::error!(event_id = %event.event_id, event_type = %event.event_type, %error, "event dead-lettered by the relay");
                     report.dead_lettered += 1;
-                    let headers = event_headers(event, None).insert(Header { key: headers::ERROR, value: Some(&error.to_string()) });
-                    (self.topics.relay_dead_letter(), serde_json::to_vec(&event.payload).unwrap_or_default(), headers)
+                    let headers = event_headers(event, None).insert(Header {
+                        key: headers::ERROR,
+                        value: Some(&error.to_string()),
+                    });
+                    (
+                        self.topics.relay_dead_letter(),
+                        serde_json::to_vec(&event.payload).unwrap_or_default(),
+                        headers,
+                    )
                 }
             };
             loop {
-                let record = FutureRecord::to(&topic).key(&event.aggregate_id).payload(&payload).headers(headers.clone());
-                match self.producer.send_result(record) {
+                let record = FutureRecord::to(&topic)
+                    .key(&event.aggregate_id)
+                    .payload(&payload)
+                    .headers(headers.clone());
+                match producer.send_result(record) {
                     Ok(delivery) => {
                         in_flight.push_back((event.event_id, delivery));
                         break;
@@ -126,24 +183,33 @@ impl Publisher {
 
     /// Waits for queued messages (used before a clean shutdown).
     pub fn flush(&self, timeout: Duration) -> Result<(), KafkaError> {
-        self.producer.flush(timeout)
+        self.producer().flush(timeout)
     }
 }
 
-async fn await_delivery((event_id, delivery): (uuid::Uuid, DeliveryFuture)) -> Result<(), PublishError> {
+async fn await_delivery(
+    (event_id, delivery): (uuid::Uuid, DeliveryFuture),
+) -> Result<(), PublishError> {
     match delivery.await {
         Ok(Ok(_)) => Ok(()),
         Ok(Err((source, _))) => Err(PublishError::NotAcknowledged { event_id, source }),
-        Err(_cancelled) => Err(PublishError::NotAcknowledged { event_id, source: KafkaError::Canceled }),
+        Err(_cancelled) => Err(PublishError::NotAcknowledged {
+            event_id,
+            source: KafkaError::Canceled,
+        }),
     }
 }
 
 /// The headers of design §3. A root event (no cause) names its correlation as its cause, and an
-/// event written without trace context starts a new trace, so both headers are always there.
+/// event written without trace context gets one derived from its id, so both are always there.
 pub fn event_headers(event: &RecordedEvent, encoded: Option<&EncodedEvent>) -> OwnedHeaders {
     let meta = &event.metadata;
     let causation = meta.causation_id.unwrap_or(meta.correlation_id).to_string();
-    let traceparent = meta.traceparent.as_ref().map(ToString::to_string).unwrap_or_else(|| new_traceparent(event.event_id));
+    let traceparent = meta
+        .traceparent
+        .as_ref()
+        .map(ToString::to_string)
+        .unwrap_or_else(|| new_traceparent(event.event_id));
     let pairs: Vec<(&str, String)> = vec![
         (headers::EVENT_ID, event.event_id.to_string()),
         (headers::EVENT_TYPE, event.event_type.clone()),
@@ -152,27 +218,46 @@ pub fn event_headers(event: &RecordedEvent, encoded: Option<&EncodedEvent>) -> O
         (headers::AGGREGATE_TYPE, event.aggregate_type.clone()),
         (headers::AGGREGATE_ID, event.aggregate_id.clone()),
         (headers::SEQUENCE, event.sequence.to_string()),
-        (headers::OCCURRED_AT, meta.occurred_at.to_rfc3339_opts(SecondsFormat::Micros, true)),
+        (
+            headers::OCCURRED_AT,
+            meta.occurred_at
+                .to_rfc3339_opts(SecondsFormat::Micros, true),
+        ),
         (headers::CORRELATION_ID, meta.correlation_id.to_string()),
         (headers::CAUSATION_ID, causation),
         (headers::TRACEPARENT, traceparent),
     ];
     let mut owned = OwnedHeaders::new_with_capacity(pairs.len() + 3);
     for (key, value) in &pairs {
-        owned = owned.insert(Header { key, value: Some(value.as_str()) });
+        owned = owned.insert(Header {
+            key,
+            value: Some(value.as_str()),
+        });
     }
     match encoded {
         Some(encoded) => owned
-            .insert(Header { key: headers::SCHEMA_ID, value: Some(encoded.schema_ref.as_str()) })
-            .insert(Header { key: headers::SCHEMA_NAME, value: Some(encoded.schema_full_name.as_str()) })
-            .insert(Header { key: headers::CONTENT_TYPE, value: Some("application/avro") }),
-        None => owned.insert(Header { key: headers::CONTENT_TYPE, value: Some("application/json") }),
+            .insert(Header {
+                key: headers::SCHEMA_ID,
+                value: Some(encoded.schema_ref.as_str()),
+            })
+            .insert(Header {
+                key: headers::SCHEMA_NAME,
+                value: Some(encoded.schema_full_name.as_str()),
+            })
+            .insert(Header {
+                key: headers::CONTENT_TYPE,
+                value: Some("application/avro"),
+            }),
+        None => owned.insert(Header {
+            key: headers::CONTENT_TYPE,
+            value: Some("application/json"),
+        }),
     }
 }
 
-/// A fresh W3C trace context: a new UUIDv7 as trace id, the event id's random half as span id.
+/// A W3C trace context for an event written without one, derived from the event id so that
+/// every re-send of the event carries the same trace.
 fn new_traceparent(event_id: uuid::Uuid) -> String {
-    let trace = uuid::Uuid::now_v7().simple().to_string();
-    let span: String = event_id.simple().to_string().chars().skip(16).collect();
-    format!("00-{trace}-{span}-01")
+    let hex = event_id.simple().to_string();
+    format!("00-{hex}-{}-01", &hex[16..])
 }

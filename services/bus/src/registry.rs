@@ -39,7 +39,11 @@ impl RegistryClient {
     pub fn new(base_url: &str) -> Self {
         Self {
             base_url: base_url.trim_end_matches('/').to_owned(),
-            http: Client::new(),
+            // A registry that hangs must not hang the relay: fail the batch and retry it.
+            http: Client::builder()
+                .timeout(std::time::Duration::from_secs(10))
+                .build()
+                .unwrap_or_default(),
             ids_by_subject: Arc::default(),
             schemas_by_id: Arc::default(),
         }
@@ -68,8 +72,16 @@ impl RegistryClient {
         if let Some(schema) = lock(&self.schemas_by_id).get(&id) {
             return Ok(schema.clone());
         }
-        let response = self.http.get(format!("{}/schemas/ids/{id}", self.base_url)).send().await?;
-        let schema = checked(response).await?.json::<SchemaResponse>().await?.schema;
+        let response = self
+            .http
+            .get(format!("{}/schemas/ids/{id}", self.base_url))
+            .send()
+            .await?;
+        let schema = checked(response)
+            .await?
+            .json::<SchemaResponse>()
+            .await?
+            .schema;
         lock(&self.schemas_by_id).insert(id, schema.clone());
         Ok(schema)
     }
@@ -87,5 +99,7 @@ async fn checked(response: reqwest::Response) -> Result<reqwest::Response, Regis
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // Caches hold whole entries only; a poisoned lock still guards consistent data.
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }

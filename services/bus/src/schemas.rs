@@ -44,7 +44,8 @@ pub struct EventSchema {
 
 impl EventSchema {
     pub fn parse(file: &str, source: &str) -> Result<Self, SchemaError> {
-        let event_type = event_type_of(file).ok_or_else(|| SchemaError::FileName(file.to_owned()))?;
+        let event_type =
+            event_type_of(file).ok_or_else(|| SchemaError::FileName(file.to_owned()))?;
         let schema = Schema::parse_str(source).map_err(|e| SchemaError::Parse {
             file: file.to_owned(),
             source: Box::new(e),
@@ -58,7 +59,9 @@ impl EventSchema {
         collect_names(&schema, &mut names);
         let json: Json = serde_json::from_str(source).map_err(|e| SchemaError::Parse {
             file: file.to_owned(),
-            source: Box::new(apache_avro::Error::new(apache_avro::error::Details::ParseSchemaJson(e))),
+            source: Box::new(apache_avro::Error::new(
+                apache_avro::error::Details::ParseSchemaJson(e),
+            )),
         })?;
         let canonical_form = parsing_canonical_form(&json, None, &mut HashSet::new());
         let fingerprint = crc64_avro(canonical_form.as_bytes()).to_le_bytes();
@@ -80,15 +83,24 @@ impl EventSchema {
     }
 }
 
-const PRIMITIVES: [&str; 8] = ["null", "boolean", "int", "long", "float", "double", "bytes", "string"];
+const PRIMITIVES: [&str; 8] = [
+    "null", "boolean", "int", "long", "float", "double", "bytes", "string",
+];
 
 /// The Avro specification's Parsing Canonical Form. Written here rather than taken from
 /// `apache-avro`, whose 0.21 form keeps `{"type":"string"}` for a logical type where the
 /// specification (and Java, Python and fastavro) reduce it to `"string"` — which would give
 /// partners a different fingerprint than ours.
-pub fn parsing_canonical_form(schema: &Json, namespace: Option<&str>, defined: &mut HashSet<String>) -> String {
+pub fn parsing_canonical_form(
+    schema: &Json,
+    namespace: Option<&str>,
+    defined: &mut HashSet<String>,
+) -> String {
     let quote = |s: &str| Json::String(s.to_owned()).to_string();
-    let full_name = |name: &str, own_namespace: Option<&str>| match (name.contains('.'), own_namespace.or(namespace)) {
+    let full_name = |name: &str, own_namespace: Option<&str>| match (
+        name.contains('.'),
+        own_namespace.or(namespace),
+    ) {
         (false, Some(ns)) if !ns.is_empty() => format!("{ns}.{name}"),
         _ => name.to_owned(),
     };
@@ -96,16 +108,24 @@ pub fn parsing_canonical_form(schema: &Json, namespace: Option<&str>, defined: &
         Json::String(name) if PRIMITIVES.contains(&name.as_str()) => quote(name),
         Json::String(reference) => quote(&full_name(reference, None)),
         Json::Array(branches) => {
-            let parts: Vec<String> = branches.iter().map(|b| parsing_canonical_form(b, namespace, defined)).collect();
+            let parts: Vec<String> = branches
+                .iter()
+                .map(|b| parsing_canonical_form(b, namespace, defined))
+                .collect();
             format!("[{}]", parts.join(","))
         }
         Json::Object(object) => {
-            let Some(kind) = object.get("type") else { return quote("null") };
+            let Some(kind) = object.get("type") else {
+                return quote("null");
+            };
             let Json::String(kind) = kind else {
                 return parsing_canonical_form(kind, namespace, defined);
             };
             let named = |defined: &mut HashSet<String>| {
-                let name = object.get("name").and_then(Json::as_str).unwrap_or_default();
+                let name = object
+                    .get("name")
+                    .and_then(Json::as_str)
+                    .unwrap_or_default();
                 let full = full_name(name, object.get("namespace").and_then(Json::as_str));
                 let first_definition = defined.insert(full.clone());
                 (full, first_definition)
@@ -133,34 +153,59 @@ pub fn parsing_canonical_form(schema: &Json, namespace: Option<&str>, defined: &
                             )
                         })
                         .collect();
-                    format!("{{\"name\":{},\"type\":\"record\",\"fields\":[{}]}}", quote(&full), fields.join(","))
+                    format!(
+                        "{{\"name\":{},\"type\":\"record\",\"fields\":[{}]}}",
+                        quote(&full),
+                        fields.join(",")
+                    )
                 }
                 "enum" => {
                     let (full, first) = named(defined);
                     if !first {
                         return quote(&full);
                     }
-                    let symbols = object.get("symbols").cloned().unwrap_or(Json::Array(vec![]));
-                    format!("{{\"name\":{},\"type\":\"enum\",\"symbols\":{}}}", quote(&full), symbols)
+                    let symbols = object
+                        .get("symbols")
+                        .cloned()
+                        .unwrap_or(Json::Array(vec![]));
+                    format!(
+                        "{{\"name\":{},\"type\":\"enum\",\"symbols\":{}}}",
+                        quote(&full),
+                        symbols
+                    )
                 }
                 "fixed" => {
                     let (full, first) = named(defined);
                     if !first {
                         return quote(&full);
                     }
-                    let size = object.get("size").and_then(Json::as_u64).unwrap_or_default();
-                    format!("{{\"name\":{},\"type\":\"fixed\",\"size\":{size}}}", quote(&full))
+                    let size = object
+                        .get("size")
+                        .and_then(Json::as_u64)
+                        .unwrap_or_default();
+                    format!(
+                        "{{\"name\":{},\"type\":\"fixed\",\"size\":{size}}}",
+                        quote(&full)
+                    )
                 }
                 "array" => {
                     let items = object.get("items").cloned().unwrap_or(Json::Null);
-                    format!("{{\"type\":\"array\",\"items\":{}}}", parsing_canonical_form(&items, namespace, defined))
+                    format!(
+                        "{{\"type\":\"array\",\"items\":{}}}",
+                        parsing_canonical_form(&items, namespace, defined)
+                    )
                 }
                 "map" => {
                     let values = object.get("values").cloned().unwrap_or(Json::Null);
-                    format!("{{\"type\":\"map\",\"values\":{}}}", parsing_canonical_form(&values, namespace, defined))
+                    format!(
+                        "{{\"type\":\"map\",\"values\":{}}}",
+                        parsing_canonical_form(&values, namespace, defined)
+                    )
                 }
                 // A primitive, possibly annotated with a logical type: its simple form.
-                primitive => parsing_canonical_form(&Json::String(primitive.to_owned()), namespace, defined),
+                primitive => {
+                    parsing_canonical_form(&Json::String(primitive.to_owned()), namespace, defined)
+                }
             }
         }
         other => other.to_string(),
@@ -182,7 +227,9 @@ pub fn crc64_avro(bytes: &[u8]) -> u64 {
         }
         table
     });
-    bytes.iter().fold(EMPTY, |fp, b| (fp >> 8) ^ table[((fp ^ u64::from(*b)) & 0xff) as usize])
+    bytes.iter().fold(EMPTY, |fp, b| {
+        (fp >> 8) ^ table[((fp ^ u64::from(*b)) & 0xff) as usize]
+    })
 }
 
 /// `catalog/product.created.avsc` → `catalog.product.created`.
@@ -191,7 +238,8 @@ fn event_type_of(file: &str) -> Option<String> {
     let stem = name.strip_suffix(".avsc")?;
     let (aggregate, past) = stem.split_once('.')?;
     let valid = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
-    (valid(context) && valid(aggregate) && valid(past)).then(|| format!("{context}.{aggregate}.{past}"))
+    (valid(context) && valid(aggregate) && valid(past))
+        .then(|| format!("{context}.{aggregate}.{past}"))
 }
 
 fn collect_names(schema: &Schema, names: &mut HashMap<Name, Schema>) {
@@ -228,7 +276,9 @@ impl SchemaCatalog {
         Self::from_files(EMBEDDED_SCHEMAS.iter().copied())
     }
 
-    pub fn from_files<'a>(files: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Self, SchemaError> {
+    pub fn from_files<'a>(
+        files: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<Self, SchemaError> {
         let mut by_event_type = BTreeMap::new();
         let mut by_fingerprint = HashMap::new();
         for (file, source) in files {
@@ -236,7 +286,10 @@ impl SchemaCatalog {
             by_fingerprint.insert(schema.fingerprint, schema.event_type.clone());
             by_event_type.insert(schema.event_type.clone(), schema);
         }
-        Ok(Self { by_event_type, by_fingerprint })
+        Ok(Self {
+            by_event_type,
+            by_fingerprint,
+        })
     }
 
     pub fn get(&self, event_type: &str) -> Option<&EventSchema> {
@@ -244,7 +297,9 @@ impl SchemaCatalog {
     }
 
     pub fn by_fingerprint(&self, fingerprint: &[u8; 8]) -> Option<&EventSchema> {
-        self.by_fingerprint.get(fingerprint).and_then(|t| self.by_event_type.get(t))
+        self.by_fingerprint
+            .get(fingerprint)
+            .and_then(|t| self.by_event_type.get(t))
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &EventSchema> {
@@ -284,14 +339,26 @@ mod tests {
     #[test]
     fn crc64_avro_matches_the_specification_examples() {
         // Java's SchemaNormalization gives 0x7275d51a3f395c8f for `"int"`; fastavro agrees on both.
-        assert_eq!(crc64_avro(br#""int""#).to_le_bytes(), [0x8f, 0x5c, 0x39, 0x3f, 0x1a, 0xd5, 0x75, 0x72]);
-        assert_eq!(hex::encode(crc64_avro(br#""string""#).to_le_bytes()), "c70345637248018f");
+        assert_eq!(
+            crc64_avro(br#""int""#).to_le_bytes(),
+            [0x8f, 0x5c, 0x39, 0x3f, 0x1a, 0xd5, 0x75, 0x72]
+        );
+        assert_eq!(
+            hex::encode(crc64_avro(br#""string""#).to_le_bytes()),
+            "c70345637248018f"
+        );
     }
 
     #[test]
     fn event_types_follow_the_file_layout() {
-        assert_eq!(event_type_of("catalog/product.created.avsc").as_deref(), Some("catalog.product.created"));
-        assert_eq!(event_type_of("catalog/variant.price_changed.avsc").as_deref(), Some("catalog.variant.price_changed"));
+        assert_eq!(
+            event_type_of("catalog/product.created.avsc").as_deref(),
+            Some("catalog.product.created")
+        );
+        assert_eq!(
+            event_type_of("catalog/variant.price_changed.avsc").as_deref(),
+            Some("catalog.variant.price_changed")
+        );
         assert_eq!(event_type_of("catalog/created.avsc"), None);
         assert_eq!(event_type_of("Catalog/product.created.avsc"), None);
         assert_eq!(event_type_of("product.created.avsc"), None);
@@ -301,8 +368,16 @@ mod tests {
     fn embedded_catalog_has_every_catalog_event() {
         let catalog = SchemaCatalog::embedded().unwrap();
         for event_type in optical_catalog::samples::all_event_types() {
-            let schema = catalog.get(event_type).unwrap_or_else(|| panic!("no schema for {event_type}"));
-            assert_eq!(catalog.by_fingerprint(&schema.fingerprint).unwrap().event_type, event_type);
+            let schema = catalog
+                .get(event_type)
+                .unwrap_or_else(|| panic!("no schema for {event_type}"));
+            assert_eq!(
+                catalog
+                    .by_fingerprint(&schema.fingerprint)
+                    .unwrap()
+                    .event_type,
+                event_type
+            );
         }
         assert_eq!(catalog.contexts(), vec!["catalog".to_owned()]);
     }

@@ -16,7 +16,11 @@ pub enum StartAt {
 }
 
 /// A consumer assigned to every partition of `topic`, without a consumer group's offsets.
-pub fn open(config: &KafkaConfig, topic: &str, start: StartAt) -> Result<StreamConsumer, KafkaError> {
+pub fn open(
+    config: &KafkaConfig,
+    topic: &str,
+    start: StartAt,
+) -> Result<StreamConsumer, KafkaError> {
     let group = format!("optical-erp-tail-{}", uuid::Uuid::now_v7());
     let consumer: StreamConsumer = config.reader(&group).create()?;
     let partitions = partition_count(config, topic)?;
@@ -44,7 +48,9 @@ pub fn partition_count(config: &KafkaConfig, topic: &str) -> Result<i32, KafkaEr
         .unwrap_or(0);
     match i32::try_from(count) {
         Ok(n) if n > 0 => Ok(n),
-        _ => Err(KafkaError::MetadataFetch(rdkafka::types::RDKafkaErrorCode::UnknownTopicOrPartition)),
+        _ => Err(KafkaError::MetadataFetch(
+            rdkafka::types::RDKafkaErrorCode::UnknownTopicOrPartition,
+        )),
     }
 }
 
@@ -55,7 +61,10 @@ pub async fn to_json_line(codec: &AvroCodec, message: &BorrowedMessage<'_>) -> V
     if let Some(hs) = message.headers() {
         for h in hs.iter() {
             let value = h.value.map(|v| String::from_utf8_lossy(v).into_owned());
-            headers.insert(h.key.to_owned(), value.map(Value::String).unwrap_or(Value::Null));
+            headers.insert(
+                h.key.to_owned(),
+                value.map(Value::String).unwrap_or(Value::Null),
+            );
         }
     }
     let mut line = json!({

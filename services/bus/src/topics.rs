@@ -14,7 +14,9 @@ pub struct TopicNames {
 
 impl TopicNames {
     pub fn new(prefix: impl Into<String>) -> Self {
-        Self { prefix: prefix.into() }
+        Self {
+            prefix: prefix.into(),
+        }
     }
 
     /// One topic per bounded context: `optical.catalog.v1`.
@@ -47,7 +49,11 @@ pub fn plan(config: &KafkaConfig, catalog: &SchemaCatalog) -> Vec<TopicSpec> {
         replication_factor: config.replication_factor,
         retention_ms: config.retention_ms,
     };
-    let mut topics: Vec<TopicSpec> = catalog.contexts().iter().map(|c| spec(names.for_context(c))).collect();
+    let mut topics: Vec<TopicSpec> = catalog
+        .contexts()
+        .iter()
+        .map(|c| spec(names.for_context(c)))
+        .collect();
     topics.push(spec(names.relay_dead_letter()));
     topics
 }
@@ -59,15 +65,22 @@ pub enum TopicOutcome {
 }
 
 /// Creates the planned topics; existing ones are left as they are.
-pub async fn apply(config: &KafkaConfig, topics: &[TopicSpec]) -> Result<Vec<(String, TopicOutcome)>, KafkaError> {
+pub async fn apply(
+    config: &KafkaConfig,
+    topics: &[TopicSpec],
+) -> Result<Vec<(String, TopicOutcome)>, KafkaError> {
     let admin: AdminClient<DefaultClientContext> = config.admin().create()?;
     let retention: Vec<String> = topics.iter().map(|t| t.retention_ms.to_string()).collect();
     let new_topics: Vec<NewTopic<'_>> = topics
         .iter()
         .zip(&retention)
         .map(|(t, retention)| {
-            NewTopic::new(&t.name, t.partitions, TopicReplication::Fixed(t.replication_factor))
-                .set("retention.ms", retention)
+            NewTopic::new(
+                &t.name,
+                t.partitions,
+                TopicReplication::Fixed(t.replication_factor),
+            )
+            .set("retention.ms", retention)
         })
         .collect();
     let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
@@ -76,7 +89,9 @@ pub async fn apply(config: &KafkaConfig, topics: &[TopicSpec]) -> Result<Vec<(St
         .into_iter()
         .map(|result| match result {
             Ok(name) => Ok((name, TopicOutcome::Created)),
-            Err((name, RDKafkaErrorCode::TopicAlreadyExists)) => Ok((name, TopicOutcome::AlreadyExists)),
+            Err((name, RDKafkaErrorCode::TopicAlreadyExists)) => {
+                Ok((name, TopicOutcome::AlreadyExists))
+            }
             Err((_, code)) => Err(KafkaError::AdminOp(code)),
         })
         .collect()

@@ -26,7 +26,9 @@ pub fn pool(database_url: &str, max_size: usize) -> Result<Pool, DbError> {
     let manager = Manager::from_config(
         config,
         NoTls,
-        ManagerConfig { recycling_method: RecyclingMethod::Fast },
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
     );
     Ok(Pool::builder(manager).max_size(max_size).build()?)
 }
@@ -37,7 +39,10 @@ pub(crate) async fn connect(database_url: &str) -> Result<tokio_postgres::Client
 }
 
 /// Like [`connect`], naming the session so operators see who holds what in `pg_stat_activity`.
-pub(crate) async fn connect_as(database_url: &str, application_name: &str) -> Result<tokio_postgres::Client, DbError> {
+pub(crate) async fn connect_as(
+    database_url: &str,
+    application_name: &str,
+) -> Result<tokio_postgres::Client, DbError> {
     let mut config: tokio_postgres::Config = database_url.parse().map_err(DbError::Url)?;
     config.application_name(application_name);
     let (client, connection) = config.connect(NoTls).await?;
@@ -53,9 +58,19 @@ pub(crate) async fn connect_as(database_url: &str, application_name: &str) -> Re
 /// starting at once) are serialised by an advisory lock, so each migration runs once.
 pub async fn migrate(database_url: &str) -> Result<(), DbError> {
     let mut client = connect(database_url).await?;
-    client.execute("SELECT pg_advisory_lock(hashtext('optical-erp.migrate'))", &[]).await?;
+    client
+        .execute(
+            "SELECT pg_advisory_lock(hashtext('optical-erp.migrate'))",
+            &[],
+        )
+        .await?;
     let report = embedded::migrations::runner().run_async(&mut client).await;
-    client.execute("SELECT pg_advisory_unlock(hashtext('optical-erp.migrate'))", &[]).await?;
+    client
+        .execute(
+            "SELECT pg_advisory_unlock(hashtext('optical-erp.migrate'))",
+            &[],
+        )
+        .await?;
     for migration in report?.applied_migrations() {
         tracing::info!(migration = %migration, "applied migration");
     }
@@ -66,7 +81,10 @@ pub async fn migrate(database_url: &str) -> Result<(), DbError> {
 /// server's `postgres` database to do so.
 pub async fn create_database_if_missing(database_url: &str) -> Result<(), DbError> {
     let mut config: tokio_postgres::Config = database_url.parse().map_err(DbError::Url)?;
-    let name = config.get_dbname().ok_or(DbError::NoDatabaseName)?.to_owned();
+    let name = config
+        .get_dbname()
+        .ok_or(DbError::NoDatabaseName)?
+        .to_owned();
     config.dbname("postgres");
     let (client, connection) = config.connect(NoTls).await?;
     tokio::spawn(connection);
@@ -76,7 +94,10 @@ pub async fn create_database_if_missing(database_url: &str) -> Result<(), DbErro
         .is_some();
     if !exists {
         let quoted = format!("\"{}\"", name.replace('"', "\"\""));
-        match client.execute(&format!("CREATE DATABASE {quoted}"), &[]).await {
+        match client
+            .execute(&format!("CREATE DATABASE {quoted}"), &[])
+            .await
+        {
             Ok(_) => {}
             // Someone else created it between our check and our CREATE.
             Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::DUPLICATE_DATABASE) => {}

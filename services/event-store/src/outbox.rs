@@ -5,7 +5,7 @@ use tokio_postgres::{Client, Row};
 
 /// Rows whose writing transaction is older than every transaction still running. Such a
 /// transaction has committed or aborted, so no row can appear later before this point:
-/// reading in `(txid, id)` order below this horizon never skips an in-flight row (ADR 0001).
+/// reading in `(txid, id)` order below this horizon never skips an in-flight row (ADR 0002).
 const FETCH_BATCH: &str = "
     SELECT id, txid::text AS txid, event_id, aggregate_type, aggregate_id, sequence,
            event_type, event_version, payload, metadata
@@ -53,7 +53,11 @@ pub struct OutboxSession {
 
 impl OutboxSession {
     /// `instance` names this process in `pg_stat_activity` (`optical-erp-relay:<instance>`).
-    pub async fn connect(database_url: &str, relay_name: &str, instance: &str) -> Result<Self, OutboxError> {
+    pub async fn connect(
+        database_url: &str,
+        relay_name: &str,
+        instance: &str,
+    ) -> Result<Self, OutboxError> {
         Ok(Self {
             client: connect_as(database_url, &format!("optical-erp-relay:{instance}")).await?,
             relay_name: relay_name.to_owned(),
@@ -65,7 +69,10 @@ impl OutboxSession {
     pub async fn try_acquire_lease(&self) -> Result<bool, OutboxError> {
         let row = self
             .client
-            .query_one("SELECT pg_try_advisory_lock(hashtext($1))", &[&self.lock_key])
+            .query_one(
+                "SELECT pg_try_advisory_lock(hashtext($1))",
+                &[&self.lock_key],
+            )
             .await?;
         Ok(row.try_get(0)?)
     }
@@ -75,7 +82,10 @@ impl OutboxSession {
     }
 
     pub async fn checkpoint(&self) -> Result<EventPosition, OutboxError> {
-        let row = self.client.query_opt(READ_CHECKPOINT, &[&self.relay_name]).await?;
+        let row = self
+            .client
+            .query_opt(READ_CHECKPOINT, &[&self.relay_name])
+            .await?;
         match row {
             None => Ok(EventPosition::default()),
             Some(row) => Ok(EventPosition {
@@ -87,7 +97,10 @@ impl OutboxSession {
 
     pub async fn save_checkpoint(&self, position: EventPosition) -> Result<(), OutboxError> {
         self.client
-            .execute(SAVE_CHECKPOINT, &[&self.relay_name, &position.txid.to_string(), &position.id])
+            .execute(
+                SAVE_CHECKPOINT,
+                &[&self.relay_name, &position.txid.to_string(), &position.id],
+            )
             .await?;
         Ok(())
     }
@@ -119,7 +132,8 @@ impl OutboxSession {
 }
 
 fn parse_txid(text: &str) -> Result<u64, OutboxError> {
-    text.parse().map_err(|_| OutboxError::Position(text.to_owned()))
+    text.parse()
+        .map_err(|_| OutboxError::Position(text.to_owned()))
 }
 
 fn recorded_event(row: &Row) -> Result<RecordedEvent, OutboxError> {
@@ -127,11 +141,15 @@ fn recorded_event(row: &Row) -> Result<RecordedEvent, OutboxError> {
     let metadata: serde_json::Value = row.try_get("metadata")?;
     let sequence: i64 = row.try_get("sequence")?;
     Ok(RecordedEvent {
-        position: EventPosition { txid: parse_txid(row.try_get("txid")?)?, id: row.try_get("id")? },
+        position: EventPosition {
+            txid: parse_txid(row.try_get("txid")?)?,
+            id: row.try_get("id")?,
+        },
         event_id,
         aggregate_type: row.try_get("aggregate_type")?,
         aggregate_id: row.try_get("aggregate_id")?,
-        sequence: u64::try_from(sequence).map_err(|_| OutboxError::Position(sequence.to_string()))?,
+        sequence: u64::try_from(sequence)
+            .map_err(|_| OutboxError::Position(sequence.to_string()))?,
         event_type: row.try_get("event_type")?,
         event_version: row.try_get("event_version")?,
         payload: row.try_get("payload")?,

@@ -56,7 +56,10 @@ impl PgEventRepository {
     }
 
     async fn client(&self) -> Result<deadpool_postgres::Object, PersistenceError> {
-        self.pool.get().await.map_err(|e| PersistenceError::ConnectionError(Box::new(e)))
+        self.pool
+            .get()
+            .await
+            .map_err(|e| PersistenceError::ConnectionError(Box::new(e)))
     }
 
     async fn select_events(
@@ -66,7 +69,10 @@ impl PgEventRepository {
         after_sequence: usize,
     ) -> Result<Vec<SerializedEvent>, PersistenceError> {
         let client = self.client().await?;
-        let statement = client.prepare_cached(SELECT_EVENTS).await.map_err(pg_error)?;
+        let statement = client
+            .prepare_cached(SELECT_EVENTS)
+            .await
+            .map_err(pg_error)?;
         let after = to_i64(after_sequence)?;
         let rows = client
             .query(&statement, &[&aggregate_type, &aggregate_id, &after])
@@ -114,7 +120,10 @@ impl EventColumns {
     }
 
     async fn insert(&self, client: &impl GenericClient) -> Result<(), PersistenceError> {
-        let statement = client.prepare_cached(INSERT_EVENTS).await.map_err(pg_error)?;
+        let statement = client
+            .prepare_cached(INSERT_EVENTS)
+            .await
+            .map_err(pg_error)?;
         client
             .execute(
                 &statement,
@@ -150,7 +159,8 @@ impl PersistedEventRepository for PgEventRepository {
         aggregate_id: &str,
         last_sequence: usize,
     ) -> Result<Vec<SerializedEvent>, PersistenceError> {
-        self.select_events(A::TYPE, aggregate_id, last_sequence).await
+        self.select_events(A::TYPE, aggregate_id, last_sequence)
+            .await
     }
 
     async fn get_snapshot<A: Aggregate>(
@@ -158,7 +168,10 @@ impl PersistedEventRepository for PgEventRepository {
         aggregate_id: &str,
     ) -> Result<Option<SerializedSnapshot>, PersistenceError> {
         let client = self.client().await?;
-        let statement = client.prepare_cached(SELECT_SNAPSHOT).await.map_err(pg_error)?;
+        let statement = client
+            .prepare_cached(SELECT_SNAPSHOT)
+            .await
+            .map_err(pg_error)?;
         let row = client
             .query_opt(&statement, &[&A::TYPE, &aggregate_id])
             .await
@@ -197,7 +210,13 @@ impl PersistedEventRepository for PgEventRepository {
         let statement = tx.prepare_cached(UPSERT_SNAPSHOT).await.map_err(pg_error)?;
         tx.execute(
             &statement,
-            &[&A::TYPE, &aggregate_id, &last_sequence, &to_i64(snapshot_version)?, &snapshot],
+            &[
+                &A::TYPE,
+                &aggregate_id,
+                &last_sequence,
+                &to_i64(snapshot_version)?,
+                &snapshot,
+            ],
         )
         .await
         .map_err(pg_error)?;
@@ -214,8 +233,14 @@ impl PersistedEventRepository for PgEventRepository {
 
     async fn stream_all_events<A: Aggregate>(&self) -> Result<ReplayStream, PersistenceError> {
         let client = self.client().await?;
-        let rows = client.query(SELECT_ALL_EVENTS, &[&A::TYPE]).await.map_err(pg_error)?;
-        let events = rows.iter().map(serialized_event).collect::<Result<Vec<_>, _>>()?;
+        let rows = client
+            .query(SELECT_ALL_EVENTS, &[&A::TYPE])
+            .await
+            .map_err(pg_error)?;
+        let events = rows
+            .iter()
+            .map(serialized_event)
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(replay(events).await)
     }
 }
@@ -246,7 +271,8 @@ fn serialized_event(row: &Row) -> Result<SerializedEvent, PersistenceError> {
 
 fn append_error(error: tokio_postgres::Error) -> PersistenceError {
     let is_stream_conflict = error.as_db_error().is_some_and(|db| {
-        db.code() == &SqlState::UNIQUE_VIOLATION && db.constraint() == Some("events_stream_sequence")
+        db.code() == &SqlState::UNIQUE_VIOLATION
+            && db.constraint() == Some("events_stream_sequence")
     });
     if is_stream_conflict {
         PersistenceError::OptimisticLockError

@@ -50,7 +50,11 @@ impl FromStr for TraceParent {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let parts: Vec<&str> = s.split('-').collect();
-        let hex = |p: &str, len: usize| p.len() == len && p.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase());
+        let hex = |p: &str, len: usize| {
+            p.len() == len
+                && p.bytes()
+                    .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        };
         let valid = parts.len() == 4
             && hex(parts[0], 2)
             && parts[0] != "ff"
@@ -119,7 +123,8 @@ impl EventMetadata {
         map.insert(keys::CORRELATION_ID.into(), self.correlation_id.to_string());
         map.insert(
             keys::OCCURRED_AT.into(),
-            self.occurred_at.to_rfc3339_opts(SecondsFormat::Micros, true),
+            self.occurred_at
+                .to_rfc3339_opts(SecondsFormat::Micros, true),
         );
         if let Some(causation) = self.causation_id {
             map.insert(keys::CAUSATION_ID.into(), causation.to_string());
@@ -144,7 +149,10 @@ impl EventMetadata {
 
     fn from_lookup<'a>(get: impl Fn(&str) -> Option<&'a str>) -> Result<Self, MetadataError> {
         fn invalid(field: &'static str, e: impl fmt::Display) -> MetadataError {
-            MetadataError::Invalid { field, reason: e.to_string() }
+            MetadataError::Invalid {
+                field,
+                reason: e.to_string(),
+            }
         }
         let required = |key: &'static str| get(key).ok_or(MetadataError::Missing(key));
         let tenant_id = required(keys::TENANT_ID)?
@@ -177,7 +185,9 @@ impl EventMetadata {
 
 /// Where an event sits in the global log: the writing transaction's id, then the row id.
 /// Relay and consumers order by this pair; it only grows for rows that become visible later.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub struct EventPosition {
     pub txid: u64,
     pub id: i64,
@@ -226,7 +236,9 @@ mod tests {
         meta.traceparent = Some(TRACEPARENT.parse().unwrap());
         meta.actor = Some("user:42".into());
         // Stored precision is microseconds.
-        meta.occurred_at = DateTime::parse_from_rfc3339(&meta.to_map()[keys::OCCURRED_AT]).unwrap().to_utc();
+        meta.occurred_at = DateTime::parse_from_rfc3339(&meta.to_map()[keys::OCCURRED_AT])
+            .unwrap()
+            .to_utc();
         assert_eq!(EventMetadata::from_map(&meta.to_map()).unwrap(), meta);
         let json = serde_json::to_value(meta.to_map()).unwrap();
         assert_eq!(EventMetadata::from_json(&json).unwrap(), meta);
@@ -236,7 +248,10 @@ mod tests {
     fn metadata_without_tenant_is_rejected() {
         let mut map = EventMetadata::new(TenantId::new(), Utc::now()).to_map();
         map.remove(keys::TENANT_ID);
-        assert_eq!(EventMetadata::from_map(&map), Err(MetadataError::Missing("tenant_id")));
+        assert_eq!(
+            EventMetadata::from_map(&map),
+            Err(MetadataError::Missing("tenant_id"))
+        );
     }
 
     #[test]

@@ -92,16 +92,24 @@ mod tests {
         let id = WidgetId::new();
         let parsed: WidgetId = id.to_string().parse().unwrap();
         assert_eq!(parsed, id);
-        assert_eq!(serde_json::to_value(id).unwrap(), serde_json::json!(id.to_string()));
+        assert_eq!(
+            serde_json::to_value(id).unwrap(),
+            serde_json::json!(id.to_string())
+        );
     }
 
     #[test]
     fn rejects_other_uuid_versions_and_garbage() {
         assert_eq!(
             "67e55044-10b1-426f-9247-bb680e5fe0c8".parse::<TenantId>(),
-            Err(IdError::NotVersion7("67e55044-10b1-426f-9247-bb680e5fe0c8".into()))
+            Err(IdError::NotVersion7(
+                "67e55044-10b1-426f-9247-bb680e5fe0c8".into()
+            ))
         );
-        assert!(matches!("nope".parse::<TenantId>(), Err(IdError::NotAUuid(_))));
+        assert!(matches!(
+            "nope".parse::<TenantId>(),
+            Err(IdError::NotAUuid(_))
+        ));
         assert!(serde_json::from_str::<TenantId>("\"nope\"").is_err());
     }
 

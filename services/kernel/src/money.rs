@@ -83,7 +83,10 @@ impl Money {
         if amount_minor < 0 {
             return Err(MoneyError::Negative(amount_minor));
         }
-        Ok(Self { amount_minor, currency })
+        Ok(Self {
+            amount_minor,
+            currency,
+        })
     }
 
     pub fn amount_minor(&self) -> i64 {
@@ -98,8 +101,14 @@ impl Money {
         if self.currency != other.currency {
             return Err(MoneyError::CurrencyMismatch(self.currency, other.currency));
         }
-        let amount_minor = self.amount_minor.checked_add(other.amount_minor).ok_or(MoneyError::Overflow)?;
-        Ok(Money { amount_minor, currency: self.currency })
+        let amount_minor = self
+            .amount_minor
+            .checked_add(other.amount_minor)
+            .ok_or(MoneyError::Overflow)?;
+        Ok(Money {
+            amount_minor,
+            currency: self.currency,
+        })
     }
 
     /// Compares two amounts of the same currency.
@@ -129,7 +138,10 @@ mod tests {
     fn currency_accepts_only_three_upper_case_letters() {
         assert!("EUR".parse::<Currency>().is_ok());
         for bad in ["eur", "EU", "EURO", "E1R", ""] {
-            assert_eq!(bad.parse::<Currency>(), Err(MoneyError::InvalidCurrency(bad.into())));
+            assert_eq!(
+                bad.parse::<Currency>(),
+                Err(MoneyError::InvalidCurrency(bad.into()))
+            );
         }
     }
 
@@ -145,13 +157,19 @@ mod tests {
         let usd: Currency = "USD".parse().unwrap();
         let a = Money::new(100, eur()).unwrap();
         let b = Money::new(100, usd).unwrap();
-        assert_eq!(a.checked_add(b), Err(MoneyError::CurrencyMismatch(eur(), usd)));
+        assert_eq!(
+            a.checked_add(b),
+            Err(MoneyError::CurrencyMismatch(eur(), usd))
+        );
         assert_eq!(a.checked_add(a).unwrap().amount_minor(), 200);
     }
 
     #[test]
     fn serialises_as_minor_units_and_code() {
         let m = Money::new(12_990, eur()).unwrap();
-        assert_eq!(serde_json::to_value(m).unwrap(), serde_json::json!({"amount_minor": 12990, "currency": "EUR"}));
+        assert_eq!(
+            serde_json::to_value(m).unwrap(),
+            serde_json::json!({"amount_minor": 12990, "currency": "EUR"})
+        );
     }
 }

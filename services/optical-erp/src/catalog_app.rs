@@ -1,7 +1,8 @@
 //! Catalog commands on top of the event store.
-use cqrs_es::{AggregateError, CqrsFramework};
+use cqrs_es::{AggregateError, EventEnvelope};
 use optical_catalog::{
-    CatalogError, Product, ProductCommand, ProductId, ProductRef, Variant, VariantCommand, VariantId,
+    CatalogError, Product, ProductCommand, ProductId, ProductRef, Variant, VariantCommand,
+    VariantId,
 };
 use optical_event_store::{CachedEventStore, PgEventRepository, Pool};
 use optical_kernel::EventMetadata;
@@ -16,41 +17,61 @@ const CACHE_CAPACITY: NonZeroUsize = match NonZeroUsize::new(10_000) {
 };
 
 pub struct CatalogApp {
-    products: CqrsFramework<Product, Store<Product>>,
-    variants: CqrsFramework<Variant, Store<Variant>>,
+    products: Store<Product>,
+    variants: Store<Variant>,
     repository: PgEventRepository,
+}
+
+/// The aggregate's version after a command: the sequence of its last event.
+fn version<A: cqrs_es::Aggregate>(events: &[EventEnvelope<A>]) -> Option<usize> {
+    events.last().map(|e| e.sequence)
 }
 
 impl CatalogApp {
     pub fn new(pool: Pool) -> Self {
         let repository = PgEventRepository::new(pool);
         Self {
-            products: CqrsFramework::new(CachedEventStore::new(repository.clone(), CACHE_CAPACITY), vec![], ()),
-            variants: CqrsFramework::new(CachedEventStore::new(repository.clone(), CACHE_CAPACITY), vec![], ()),
+            products: CachedEventStore::new(repository.clone(), CACHE_CAPACITY),
+            variants: CachedEventStore::new(repository.clone(), CACHE_CAPACITY),
             repository,
         }
     }
 
+    /// Runs a product command; returns the product's new version, or `None` when the command
+    /// changed nothing.
     pub async fn product(
         &self,
         id: ProductId,
         command: ProductCommand,
         meta: &EventMetadata,
-    ) -> Result<(), AggregateError<CatalogError>> {
-        self.products.execute_with_metadata(&id.to_string(), command, meta.to_map()).await
+    ) -> Result<Option<usize>, AggregateError<CatalogError>> {
+        let events = self
+            .products
+            .execute(&id.to_string(), command, &(), meta.to_map())
+            .await?;
+        Ok(version(&events))
     }
 
+    /// Runs a variant command; returns the variant's new version, or `None` when the command
+    /// changed nothing.
     pub async fn variant(
         &self,
         id: VariantId,
         command: VariantCommand,
         meta: &EventMetadata,
-    ) -> Result<(), AggregateError<CatalogError>> {
-        self.variants.execute_with_metadata(&id.to_string(), command, meta.to_map()).await
+    ) -> Result<Option<usize>, AggregateError<CatalogError>> {
+        let events = self
+            .variants
+            .execute(&id.to_string(), command, &(), meta.to_map())
+            .await?;
+        Ok(version(&events))
     }
 
     /// The reference a variant command needs, read from the product's stream.
-    pub async fn product_ref(&self, id: ProductId) -> Result<Option<ProductRef>, AggregateError<CatalogError>> {
+    pub async fn product_ref(
+        &self,
+        id: ProductId,
+    ) -> Result<Option<ProductRef>, AggregateError<CatalogError>> {
         use cqrs_es::persist::PersistedEventStore;
         use cqrs_es::{AggregateContext, EventStore};
         let store = PersistedEventStore::<_, Product>::new_event_store(self.repository.clone());

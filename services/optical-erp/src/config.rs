@@ -6,7 +6,11 @@ use std::time::Duration;
 #[derive(Debug, Clone, Args)]
 pub struct DatabaseArgs {
     /// PostgreSQL URL of the application database.
-    #[arg(long, env = "DATABASE_URL", default_value = "postgres://postgres@127.0.0.1:5432/optical_erp")]
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/optical_erp"
+    )]
     pub database_url: String,
     /// Connections in the pool of each process.
     #[arg(long, env = "DATABASE_POOL_SIZE", default_value_t = 16)]
@@ -30,8 +34,9 @@ pub struct KafkaArgs {
     /// Retention of each topic created by `topics apply`.
     #[arg(long, env = "KAFKA_TOPIC_RETENTION_MS", default_value_t = 7 * 24 * 3600 * 1000)]
     pub kafka_topic_retention_ms: i64,
-    /// How long the producer retries a message before the relay retries the batch.
-    #[arg(long, env = "KAFKA_MESSAGE_TIMEOUT_MS", default_value_t = 30_000)]
+    /// How long the producer retries a message before the relay retries the batch (0: until
+    /// the broker is back, which keeps per-aggregate order through outages).
+    #[arg(long, env = "KAFKA_MESSAGE_TIMEOUT_MS", default_value_t = 0)]
     pub kafka_message_timeout_ms: u64,
     /// Confluent-compatible schema registry; without it messages use Avro single-object encoding.
     #[arg(long, env = "SCHEMA_REGISTRY_URL")]

@@ -2,25 +2,31 @@
 //! whole pipeline (event store → relay → Kafka) carries real domain events on a laptop.
 use crate::catalog_app::CatalogApp;
 use anyhow::{anyhow, Context as _};
-use optical_catalog::{
-    Brand, FrameAttributes, FrameGeometry, FrameMaterial, FrameShape, LensAttributes, LensCoating, LensDesign,
-    LensIndex, LensMaterial, ProductCommand, ProductDescription, ProductId, ProductKind, ProductName, Sku,
-    VariantAttributes, VariantCommand, VariantId,
-};
 use optical_catalog::Colour;
+use optical_catalog::{
+    Brand, FrameAttributes, FrameGeometry, FrameMaterial, FrameShape, LensAttributes, LensCoating,
+    LensDesign, LensIndex, LensMaterial, ProductCommand, ProductDescription, ProductId,
+    ProductKind, ProductName, Sku, VariantAttributes, VariantCommand, VariantId,
+};
 use optical_kernel::{Clock, Currency, EventMetadata, Money, SystemClock, TenantId, TraceParent};
 use std::time::Duration;
 
 /// The demo tenant, stable so repeated runs add to the same catalog.
 pub fn demo_tenant() -> TenantId {
-    TenantId::from_uuid(uuid::Uuid::from_u128(0x0192_0000_0000_7000_8000_0000_0000_0001))
+    TenantId::from_uuid(uuid::Uuid::from_u128(
+        0x0192_0000_0000_7000_8000_0000_0000_0001,
+    ))
 }
 
 fn metadata(tenant: TenantId) -> EventMetadata {
     let mut meta = EventMetadata::new(tenant, SystemClock.now());
     let request = uuid::Uuid::now_v7();
     meta.causation_id = Some(request);
-    let trace = format!("00-{}-{}-01", uuid::Uuid::now_v7().simple(), &request.simple().to_string()[16..]);
+    let trace = format!(
+        "00-{}-{}-01",
+        uuid::Uuid::now_v7().simple(),
+        &request.simple().to_string()[16..]
+    );
     meta.traceparent = trace.parse::<TraceParent>().ok();
     meta.actor = Some("demo-writer".into());
     meta
@@ -34,9 +40,18 @@ pub struct DemoVariant {
 }
 
 /// Writes `frames` frame products (one variant each) and one progressive lens, published.
-pub async fn seed(app: &CatalogApp, tenant: TenantId, frames: usize) -> anyhow::Result<Vec<DemoVariant>> {
+pub async fn seed(
+    app: &CatalogApp,
+    tenant: TenantId,
+    frames: usize,
+) -> anyhow::Result<Vec<DemoVariant>> {
     let eur: Currency = "EUR".parse()?;
-    let shapes = [FrameShape::Round, FrameShape::Rectangle, FrameShape::CatEye, FrameShape::Aviator];
+    let shapes = [
+        FrameShape::Round,
+        FrameShape::Rectangle,
+        FrameShape::CatEye,
+        FrameShape::Aviator,
+    ];
     let mut variants = Vec::new();
     for i in 0..frames {
         let product_id = ProductId::new();
@@ -47,14 +62,26 @@ pub async fn seed(app: &CatalogApp, tenant: TenantId, frames: usize) -> anyhow::
             kind: ProductKind::Frame,
             name: ProductName::new(format!("Aurora {a:.0}"))?,
             brand: Brand::new("Lumen Optics")?,
-            description: Some(ProductDescription::new("Acetate full-rim frame, demo data")?),
+            description: Some(ProductDescription::new(
+                "Acetate full-rim frame, demo data",
+            )?),
             fulfillment: ProductKind::Frame.fulfillment(),
         };
-        app.product(product_id, create, &metadata(tenant)).await.map_err(|e| anyhow!("create product: {e}"))?;
-        app.product(product_id, ProductCommand::PublishProduct { tenant_id: tenant }, &metadata(tenant))
+        app.product(product_id, create, &metadata(tenant))
             .await
-            .map_err(|e| anyhow!("publish product: {e}"))?;
-        let product = app.product_ref(product_id).await.map_err(|e| anyhow!("{e}"))?.context("product just created")?;
+            .map_err(|e| anyhow!("create product: {e}"))?;
+        app.product(
+            product_id,
+            ProductCommand::PublishProduct { tenant_id: tenant },
+            &metadata(tenant),
+        )
+        .await
+        .map_err(|e| anyhow!("publish product: {e}"))?;
+        let product = app
+            .product_ref(product_id)
+            .await
+            .map_err(|e| anyhow!("{e}"))?
+            .context("product just created")?;
         let variant_id = VariantId::new();
         let price = Money::new(8_900 + 500 * (i as i64 % 10), eur)?;
         let attributes = VariantAttributes::Frame(FrameAttributes {
@@ -67,15 +94,28 @@ pub async fn seed(app: &CatalogApp, tenant: TenantId, frames: usize) -> anyhow::
             variant_id,
             tenant_id: tenant,
             product,
-            sku: Sku::new(format!("AUR-{a:.0}-{}-{}", i, &variant_id.to_string()[30..]))?,
+            sku: Sku::new(format!(
+                "AUR-{a:.0}-{}-{}",
+                i,
+                &variant_id.to_string()[30..]
+            ))?,
             attributes,
             price,
             compare_at_price: None,
         };
-        app.variant(variant_id, add, &metadata(tenant)).await.map_err(|e| anyhow!("add variant: {e}"))?;
-        app.variant(variant_id, VariantCommand::PublishVariant { tenant_id: tenant, product }, &metadata(tenant))
+        app.variant(variant_id, add, &metadata(tenant))
             .await
-            .map_err(|e| anyhow!("publish variant: {e}"))?;
+            .map_err(|e| anyhow!("add variant: {e}"))?;
+        app.variant(
+            variant_id,
+            VariantCommand::PublishVariant {
+                tenant_id: tenant,
+                product,
+            },
+            &metadata(tenant),
+        )
+        .await
+        .map_err(|e| anyhow!("publish variant: {e}"))?;
         variants.push(DemoVariant { variant_id, price });
     }
     seed_lens(app, tenant, eur).await?;
@@ -93,8 +133,14 @@ async fn seed_lens(app: &CatalogApp, tenant: TenantId, eur: Currency) -> anyhow:
         description: None,
         fulfillment: ProductKind::OphthalmicLens.fulfillment(),
     };
-    app.product(product_id, create, &metadata(tenant)).await.map_err(|e| anyhow!("create lens: {e}"))?;
-    let product = app.product_ref(product_id).await.map_err(|e| anyhow!("{e}"))?.context("lens just created")?;
+    app.product(product_id, create, &metadata(tenant))
+        .await
+        .map_err(|e| anyhow!("create lens: {e}"))?;
+    let product = app
+        .product_ref(product_id)
+        .await
+        .map_err(|e| anyhow!("{e}"))?
+        .context("lens just created")?;
     let variant_id = VariantId::new();
     let add = VariantCommand::AddVariant {
         variant_id,
@@ -111,20 +157,41 @@ async fn seed_lens(app: &CatalogApp, tenant: TenantId, eur: Currency) -> anyhow:
         price: Money::new(24_900, eur)?,
         compare_at_price: Some(Money::new(29_900, eur)?),
     };
-    app.variant(variant_id, add, &metadata(tenant)).await.map_err(|e| anyhow!("add lens variant: {e}"))?;
+    app.variant(variant_id, add, &metadata(tenant))
+        .await
+        .map_err(|e| anyhow!("add lens variant: {e}"))?;
     Ok(())
 }
 
 /// Keeps the log moving: every `interval`, one variant gets a new price.
-pub async fn keep_repricing(app: &CatalogApp, tenant: TenantId, variants: &[DemoVariant], interval: Duration) {
+pub async fn keep_repricing(
+    app: &CatalogApp,
+    tenant: TenantId,
+    variants: &[DemoVariant],
+    interval: Duration,
+) {
     let mut tick = tokio::time::interval(interval);
     for round in 0usize.. {
         tick.tick().await;
-        let Some(variant) = variants.get(round % variants.len().max(1)) else { return };
+        let Some(variant) = variants.get(round % variants.len().max(1)) else {
+            return;
+        };
         let bump = 100 * (round as i64 % 5);
-        let Ok(price) = Money::new(variant.price.amount_minor() + bump, variant.price.currency()) else { continue };
-        let command = VariantCommand::ChangeVariantPrice { tenant_id: tenant, price, compare_at_price: None };
-        if let Err(error) = app.variant(variant.variant_id, command, &metadata(tenant)).await {
+        let Ok(price) = Money::new(
+            variant.price.amount_minor() + bump,
+            variant.price.currency(),
+        ) else {
+            continue;
+        };
+        let command = VariantCommand::ChangeVariantPrice {
+            tenant_id: tenant,
+            price,
+            compare_at_price: None,
+        };
+        if let Err(error) = app
+            .variant(variant.variant_id, command, &metadata(tenant))
+            .await
+        {
             tracing::warn!(%error, "demo price change failed");
         }
     }

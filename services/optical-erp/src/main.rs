@@ -10,7 +10,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 #[derive(Parser)]
-#[command(name = "optical-erp", version, about = "Event-sourced ERP for optical retail chains and their labs")]
+#[command(
+    name = "optical-erp",
+    version,
+    about = "Event-sourced ERP for optical retail chains and their labs"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -115,7 +119,9 @@ async fn main() -> anyhow::Result<()> {
     init_tracing();
     match Cli::parse().command {
         Command::Migrate { db } => migrate(&db).await,
-        Command::Topics { command: TopicsCommand::Apply { kafka } } => {
+        Command::Topics {
+            command: TopicsCommand::Apply { kafka },
+        } => {
             for line in processes::apply_topics(&kafka).await? {
                 println!("{line}");
             }
@@ -123,20 +129,46 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Relay { db, kafka, relay } => {
             migrate(&db).await?;
-            processes::run_relay(&db.database_url, &kafka, &relay, processes::shutdown_signal()).await
+            processes::run_relay(
+                &db.database_url,
+                &kafka,
+                &relay,
+                processes::shutdown_signal(),
+            )
+            .await
         }
         Command::Events {
-            command: EventsCommand::Tail { kafka, topic, from_beginning, max_messages, idle_timeout_ms },
+            command:
+                EventsCommand::Tail {
+                    kafka,
+                    topic,
+                    from_beginning,
+                    max_messages,
+                    idle_timeout_ms,
+                },
         } => {
             let idle = idle_timeout_ms.map(Duration::from_millis);
-            processes::tail_topic(&kafka, &topic, from_beginning, max_messages, idle).await.map(|_| ())
+            processes::tail_topic(&kafka, &topic, from_beginning, max_messages, idle)
+                .await
+                .map(|_| ())
         }
         Command::Schemas { command } => schemas(command),
-        Command::Demo { db, frames, reprice_every_ms } => {
+        Command::Demo {
+            db,
+            frames,
+            reprice_every_ms,
+        } => {
             migrate(&db).await?;
-            let app = CatalogApp::new(optical_event_store::pool(&db.database_url, db.database_pool_size)?);
+            let app = CatalogApp::new(optical_event_store::pool(
+                &db.database_url,
+                db.database_pool_size,
+            )?);
             let variants = demo::seed(&app, demo::demo_tenant(), frames).await?;
-            println!("wrote {} demo frames and one lens for tenant {}", variants.len(), demo::demo_tenant());
+            println!(
+                "wrote {} demo frames and one lens for tenant {}",
+                variants.len(),
+                demo::demo_tenant()
+            );
             if reprice_every_ms > 0 {
                 tokio::select! {
                     () = demo::keep_repricing(&app, demo::demo_tenant(), &variants, Duration::from_millis(reprice_every_ms)) => {}
@@ -150,8 +182,12 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn migrate(db: &DatabaseArgs) -> anyhow::Result<()> {
-    optical_event_store::create_database_if_missing(&db.database_url).await.context("creating the database")?;
-    optical_event_store::migrate(&db.database_url).await.context("migrating")?;
+    optical_event_store::create_database_if_missing(&db.database_url)
+        .await
+        .context("creating the database")?;
+    optical_event_store::migrate(&db.database_url)
+        .await
+        .context("migrating")?;
     Ok(())
 }
 
@@ -159,12 +195,17 @@ fn schemas(command: SchemasCommand) -> anyhow::Result<()> {
     let catalog = SchemaCatalog::embedded()?;
     match command {
         SchemasCommand::Check => {
-            let lock = contract::parse_lock(contract::COMMITTED_LOCK).map_err(|v| anyhow::anyhow!("{v}"))?;
+            let lock = contract::parse_lock(contract::COMMITTED_LOCK)
+                .map_err(|v| anyhow::anyhow!("{v}"))?;
             let violations = contract::check(&catalog, &lock);
             for v in &violations {
                 eprintln!("{v}");
             }
-            anyhow::ensure!(violations.is_empty(), "{} contract violation(s)", violations.len());
+            anyhow::ensure!(
+                violations.is_empty(),
+                "{} contract violation(s)",
+                violations.len()
+            );
             println!("{} schemas match the lock", catalog.iter().count());
             Ok(())
         }
@@ -175,9 +216,14 @@ fn schemas(command: SchemasCommand) -> anyhow::Result<()> {
                 Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
             };
             let lock = contract::relock(&catalog, &previous).map_err(|violations| {
-                anyhow::anyhow!(violations.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))
+                anyhow::anyhow!(violations
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("\n"))
             })?;
-            std::fs::write(&path, contract::render(&lock)).with_context(|| format!("writing {}", path.display()))?;
+            std::fs::write(&path, contract::render(&lock))
+                .with_context(|| format!("writing {}", path.display()))?;
             println!("locked {} schemas in {}", lock.len(), path.display());
             Ok(())
         }
@@ -189,7 +235,10 @@ async fn dev(db: DatabaseArgs, kafka: KafkaArgs, relay: RelayArgs) -> anyhow::Re
     for line in processes::apply_topics(&kafka).await? {
         println!("{line}");
     }
-    let app = CatalogApp::new(optical_event_store::pool(&db.database_url, db.database_pool_size)?);
+    let app = CatalogApp::new(optical_event_store::pool(
+        &db.database_url,
+        db.database_pool_size,
+    )?);
     let tenant = demo::demo_tenant();
     let variants = demo::seed(&app, tenant, 12).await?;
     let topic = format!("{}optical.catalog.v1", kafka.kafka_topic_prefix);
@@ -211,8 +260,11 @@ async fn dev(db: DatabaseArgs, kafka: KafkaArgs, relay: RelayArgs) -> anyhow::Re
 
 fn init_tracing() {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("LOG").unwrap_or_else(|_| EnvFilter::new("info,rdkafka=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter =
+        EnvFilter::try_from_env("LOG").unwrap_or_else(|_| EnvFilter::new("info,rdkafka=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if std::env::var("LOG_FORMAT").is_ok_and(|f| f == "json") {
         builder.json().init();
     } else {

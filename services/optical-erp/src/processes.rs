@@ -13,7 +13,10 @@ use std::time::Duration;
 
 pub fn codec(kafka: &KafkaArgs) -> anyhow::Result<AvroCodec> {
     let catalog = SchemaCatalog::embedded().context("embedded Avro schemas")?;
-    let registry = kafka.schema_registry_url.as_deref().map(RegistryClient::new);
+    let registry = kafka
+        .schema_registry_url
+        .as_deref()
+        .map(RegistryClient::new);
     Ok(AvroCodec::new(Arc::new(catalog), registry))
 }
 
@@ -22,7 +25,9 @@ pub async fn apply_topics(kafka: &KafkaArgs) -> anyhow::Result<Vec<String>> {
     let config = kafka.kafka_config();
     let catalog = SchemaCatalog::embedded()?;
     let plan = topics::plan(&config, &catalog);
-    let outcomes = topics::apply(&config, &plan).await.context("creating topics")?;
+    let outcomes = topics::apply(&config, &plan)
+        .await
+        .context("creating topics")?;
     Ok(outcomes
         .into_iter()
         .map(|(name, outcome)| match outcome {
@@ -38,8 +43,14 @@ pub async fn run_relay(
     relay: &RelayArgs,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<()> {
-    let publisher = Publisher::new(&kafka.kafka_config(), codec(kafka)?, relay.relay_max_in_flight)?;
-    Relay::new(relay.relay_config(database_url), publisher).run(shutdown).await;
+    let publisher = Publisher::new(
+        &kafka.kafka_config(),
+        codec(kafka)?,
+        relay.relay_max_in_flight,
+    )?;
+    Relay::new(relay.relay_config(database_url), publisher)
+        .run(shutdown)
+        .await;
     Ok(())
 }
 
@@ -53,8 +64,13 @@ pub async fn tail_topic(
     idle_timeout: Option<Duration>,
 ) -> anyhow::Result<usize> {
     let codec = codec(kafka)?;
-    let start = if from_beginning { StartAt::Beginning } else { StartAt::End };
-    let consumer = tail::open(&kafka.kafka_config(), topic, start).with_context(|| format!("opening topic {topic}"))?;
+    let start = if from_beginning {
+        StartAt::Beginning
+    } else {
+        StartAt::End
+    };
+    let consumer = tail::open(&kafka.kafka_config(), topic, start)
+        .with_context(|| format!("opening topic {topic}"))?;
     let mut stream = consumer.stream();
     let mut printed = 0usize;
     let stdout = std::io::stdout();

@@ -88,8 +88,12 @@ impl Relay {
     }
 
     async fn lead_when_possible(&self) -> Result<(), RelayError> {
-        let session =
-            OutboxSession::connect(&self.config.database_url, &self.config.relay_name, &self.config.instance).await?;
+        let session = OutboxSession::connect(
+            &self.config.database_url,
+            &self.config.relay_name,
+            &self.config.instance,
+        )
+        .await?;
         let mut announced = false;
         while !session.try_acquire_lease().await? {
             if !announced {
@@ -107,7 +111,9 @@ impl Relay {
         let mut position = session.checkpoint().await?;
         let mut backoff = Backoff::new(self.config.max_backoff);
         loop {
-            let batch = session.fetch_after(position, self.config.batch_size).await?;
+            let batch = session
+                .fetch_after(position, self.config.batch_size)
+                .await?;
             let Some(last) = batch.last().map(|e| e.position) else {
                 tokio::time::sleep(self.config.poll_interval).await;
                 continue;
@@ -140,7 +146,10 @@ impl Backoff {
     const START: Duration = Duration::from_millis(50);
 
     fn new(max: Duration) -> Self {
-        Self { next: Self::START, max }
+        Self {
+            next: Self::START,
+            max,
+        }
     }
 
     fn reset(&mut self) {
@@ -154,7 +163,10 @@ impl Backoff {
 }
 
 /// Where the relay stands, for metrics and operators.
-pub async fn backlog(database_url: &str, relay_name: &str) -> Result<(EventPosition, i64), RelayError> {
+pub async fn backlog(
+    database_url: &str,
+    relay_name: &str,
+) -> Result<(EventPosition, i64), RelayError> {
     let session = OutboxSession::connect(database_url, relay_name, "status").await?;
     let position = session.checkpoint().await?;
     Ok((position, session.backlog(position).await?))

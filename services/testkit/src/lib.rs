@@ -12,7 +12,11 @@ use std::time::{Duration, Instant};
 
 /// A free TCP port on loopback (the OS picks it; we release it for the child to bind).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A short random token for database and topic names.
@@ -22,7 +26,8 @@ pub fn unique_suffix() -> String {
 
 /// The server that hosts test databases (`TEST_DATABASE_URL`, any database on it).
 pub fn server_url() -> String {
-    std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 /// A migrated database of its own, dropped when this value is.
@@ -37,8 +42,12 @@ impl TestDatabase {
         let mut config: tokio_postgres::Config = server_url().parse().expect("TEST_DATABASE_URL");
         config.dbname(&name);
         let url = to_url(&config);
-        optical_event_store::create_database_if_missing(&url).await.expect("create test database");
-        optical_event_store::migrate(&url).await.expect("migrate test database");
+        optical_event_store::create_database_if_missing(&url)
+            .await
+            .expect("create test database");
+        optical_event_store::migrate(&url)
+            .await
+            .expect("migrate test database");
         Self { name, url }
     }
 
@@ -48,7 +57,9 @@ impl TestDatabase {
 
     /// A plain client outside any pool.
     pub async fn client(&self) -> tokio_postgres::Client {
-        let (client, connection) = tokio_postgres::connect(&self.url, tokio_postgres::NoTls).await.expect("connect");
+        let (client, connection) = tokio_postgres::connect(&self.url, tokio_postgres::NoTls)
+            .await
+            .expect("connect");
         tokio::spawn(connection);
         client
     }
@@ -59,11 +70,21 @@ impl Drop for TestDatabase {
         let name = self.name.clone();
         // Drop runs inside the test's runtime, which cannot block on itself: use a thread.
         let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
             runtime.block_on(async {
-                if let Ok((client, connection)) = tokio_postgres::connect(&server_url(), tokio_postgres::NoTls).await {
+                if let Ok((client, connection)) =
+                    tokio_postgres::connect(&server_url(), tokio_postgres::NoTls).await
+                {
                     tokio::spawn(connection);
-                    let _ = client.execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"), &[]).await;
+                    let _ = client
+                        .execute(
+                            &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
+                            &[],
+                        )
+                        .await;
                 }
             });
         })
@@ -82,7 +103,10 @@ fn to_url(config: &tokio_postgres::Config) -> String {
         .get_password()
         .map(|p| format!(":{}", String::from_utf8_lossy(p)))
         .unwrap_or_default();
-    format!("postgres://{user}{password}@{host}:{port}/{}", config.get_dbname().unwrap_or("postgres"))
+    format!(
+        "postgres://{user}{password}@{host}:{port}/{}",
+        config.get_dbname().unwrap_or("postgres")
+    )
 }
 
 /// Where the tansu 0.6 binary is: `TANSU_BIN`, the project's install location, or `PATH`.
@@ -112,7 +136,15 @@ impl TestBroker {
         let log = std::env::temp_dir().join(format!("tansu-{port}.log"));
         let log_file = std::fs::File::create(&log).expect("broker log file");
         let child = Command::new(tansu_binary())
-            .args(["broker", "--storage-engine", "memory://tansu/", "--listener-url", &url, "--advertised-listener-url", &url])
+            .args([
+                "broker",
+                "--storage-engine",
+                "memory://tansu/",
+                "--listener-url",
+                &url,
+                "--advertised-listener-url",
+                &url,
+            ])
             .stdout(Stdio::from(log_file.try_clone().expect("log")))
             .stderr(Stdio::from(log_file))
             .spawn()
@@ -120,7 +152,11 @@ impl TestBroker {
         let broker = Self { child, port };
         let deadline = Instant::now() + Duration::from_secs(30);
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "tansu did not listen on {port}; see {}", log.display());
+            assert!(
+                Instant::now() < deadline,
+                "tansu did not listen on {port}; see {}",
+                log.display()
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
         broker
@@ -154,8 +190,15 @@ impl Drop for TestBroker {
 
 /// Sends a POSIX signal by name with `kill(1)`.
 pub fn signal(pid: u32, name: &str) {
-    let status = Command::new("kill").arg(format!("-{name}")).arg(pid.to_string()).status().expect("kill(1)");
-    assert!(status.success() || name == "CONT" || name == "KILL", "kill -{name} {pid} failed");
+    let status = Command::new("kill")
+        .arg(format!("-{name}"))
+        .arg(pid.to_string())
+        .status()
+        .expect("kill(1)");
+    assert!(
+        status.success() || name == "CONT" || name == "KILL",
+        "kill -{name} {pid} failed"
+    );
 }
 
 /// Kafka settings for a test: its broker and a topic prefix of its own.
@@ -163,14 +206,15 @@ pub fn kafka_config(broker: &TestBroker) -> optical_bus::KafkaConfig {
     let mut config = optical_bus::KafkaConfig::new(broker.brokers());
     config.topic_prefix = format!("t{}.", unique_suffix());
     config.partitions = 3;
-    config.message_timeout_ms = 5_000;
     config
 }
 
 /// Creates every application topic for `config`.
 pub async fn apply_topics(config: &optical_bus::KafkaConfig) {
     let catalog = optical_bus::SchemaCatalog::embedded().unwrap();
-    optical_bus::topics::apply(config, &optical_bus::topics::plan(config, &catalog)).await.expect("create topics");
+    optical_bus::topics::apply(config, &optical_bus::topics::plan(config, &catalog))
+        .await
+        .expect("create topics");
 }
 
 /// Polls `condition` every 20 ms until it holds or `timeout` passes; returns whether it held.

@@ -1,0 +1,9 @@
+//! Integration tests against real PostgreSQL and a real Kafka-protocol broker (tansu).
+//! Every test creates its own database, broker process and topic prefix.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod cli;
+mod contracts;
+mod event_store;
+mod helpers;
+mod relay;
