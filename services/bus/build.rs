@@ -23,11 +23,21 @@ fn main() -> Result<(), Box<dyn Error>> {
     files.sort();
     let mut out = String::from("pub(crate) static EMBEDDED_SCHEMAS: &[(&str, &str)] = &[\n");
     for path in files {
-        let relative = path.strip_prefix(&root)?.to_string_lossy().replace('\\', "/");
+        let relative = path
+            .strip_prefix(&root)?
+            .to_string_lossy()
+            .replace('\\', "/");
         let absolute = path.canonicalize()?;
-        writeln!(out, "    ({relative:?}, include_str!({:?})),", absolute.to_string_lossy())?;
+        writeln!(
+            out,
+            "    ({relative:?}, include_str!({:?})),",
+            absolute.to_string_lossy()
+        )?;
     }
     out.push_str("];\n");
-    std::fs::write(Path::new(&std::env::var("OUT_DIR")?).join("schemas.rs"), out)?;
+    std::fs::write(
+        Path::new(&std::env::var("OUT_DIR")?).join("schemas.rs"),
+        out,
+    )?;
     Ok(())
 }
