@@ -4,9 +4,8 @@
 # needs to be running. Extra arguments go to the test runner.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source_env() { export TANSU_BIN="${TANSU_ROOT:-$HOME/.local/tansu-0.6.0}/bin/tansu"; }
 bash scripts/services.sh
-source_env
+export TANSU_BIN="${TANSU_ROOT:-$HOME/.local/tansu-0.6.0}/bin/tansu"
 if command -v cargo-nextest >/dev/null 2>&1; then
   cargo nextest run --workspace --no-fail-fast "$@"
 else

@@ -249,12 +249,12 @@ async fn dev(db: DatabaseArgs, kafka: KafkaArgs, relay: RelayArgs) -> anyhow::Re
     println!("Watch the catalog topic as a partner would:");
     println!("  cargo run -q -p optical-erp -- events tail --kafka-brokers {} --topic {topic} --from-beginning", kafka.kafka_brokers);
     println!("Ctrl-C stops everything.");
-    let database_url = db.database_url.clone();
+    // The relay owns the shutdown signal so that it flushes what it sent before exiting.
     tokio::select! {
-        result = processes::run_relay(&database_url, &kafka, &relay, std::future::pending()) => result?,
+        result = processes::run_relay(&db.database_url, &kafka, &relay, processes::shutdown_signal()) => result?,
         () = demo::keep_repricing(&app, tenant, &variants, Duration::from_secs(2)) => {}
-        () = processes::shutdown_signal() => println!("stopped"),
     }
+    println!("stopped");
     Ok(())
 }
 
