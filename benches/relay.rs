@@ -20,15 +20,15 @@
 //! compared with the raw run of its own round.
 //!
 //! Environment: `BENCH_EVENTS` (default 20000), `BENCH_AGGREGATES` (default 200),
-//! `BENCH_ROUNDS` (default 2), `BENCH_RELAY_BATCH_SIZES` (default `100,500,2000`; 500 is the
+//! `BENCH_ROUNDS` (default 3), `BENCH_RELAY_BATCH_SIZES` (default `100,500,2000`; 500 is the
 //! application's), `BENCH_RELAY_MAX_IN_FLIGHT` (default 1000, the application's), `BENCH_VERIFY=0` to skip
 //! reading the topic back at the end (which checks that every run delivered every event once).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use cqrs_es::persist::PersistedEventRepository as _;
 use optical_benches::{
-    env_list, env_usize, metadata, per_sec, price_changed_event, print_context, ratio, serialized,
-    tenant, variant_added_event, Table,
+    env_list, env_usize, median, metadata, per_sec, price_changed_event, print_context, ratio,
+    serialized, tenant, variant_added_event, Table,
 };
 use optical_bus::publisher::event_headers;
 use optical_bus::{AvroCodec, KafkaConfig, Publisher, SchemaCatalog, TopicNames};
@@ -58,7 +58,7 @@ const HEAD_START: Duration = Duration::from_millis(500);
 async fn main() {
     let events = env_usize("BENCH_EVENTS", 20_000);
     let aggregates = env_usize("BENCH_AGGREGATES", 200).max(1);
-    let rounds = env_usize("BENCH_ROUNDS", 2).max(1);
+    let rounds = env_usize("BENCH_ROUNDS", 3).max(1);
     let batch_sizes = env_list("BENCH_RELAY_BATCH_SIZES", &[100, 500, 2000]);
     let max_in_flight = env_usize("BENCH_RELAY_MAX_IN_FLIGHT", 1000);
 
@@ -101,9 +101,13 @@ async fn main() {
         "goal ≥ 50 %",
     ])
     .left_aligned(2);
+    let mut raw_rates = Vec::new();
+    let mut relay_rates: Vec<Vec<f64>> = vec![Vec::new(); batch_sizes.len()];
+    let mut relay_ratios: Vec<Vec<f64>> = vec![Vec::new(); batch_sizes.len()];
     for round in 1..=rounds {
         let raw = raw_send(&config, &topic, &messages).await;
         let raw_rate = messages.len() as f64 / raw.as_secs_f64();
+        raw_rates.push(raw_rate);
         eprintln!(
             "  round {round}: raw producer {:.2} s, {raw_rate:.0}/s",
             raw.as_secs_f64()
@@ -118,10 +122,12 @@ async fn main() {
             "100 %".into(),
             String::new(),
         ]);
-        for &batch in &batch_sizes {
+        for (b, &batch) in batch_sizes.iter().enumerate() {
             let name = format!("bench-{round}-{batch}");
             let took = run_relay(&db, &config, &codec, &name, batch, max_in_flight, last).await;
             let rate = messages.len() as f64 / took.as_secs_f64();
+            relay_rates[b].push(rate);
+            relay_ratios[b].push(rate / raw_rate);
             eprintln!(
                 "  round {round}: relay batch {batch} {:.2} s, {rate:.0}/s",
                 took.as_secs_f64()
@@ -143,9 +149,26 @@ async fn main() {
             ]);
         }
     }
+    // Where a relay batch spends its time: the relay's own loop, step by step, with the
+    // same session, publisher and statements (not the `Relay` type, which exposes no timings).
+    let mut anatomy = Table::new(&[
+        "batch",
+        "batches",
+        "fetch_after ms/batch",
+        "publish ms/batch",
+        "save_checkpoint ms/batch",
+        "events/s",
+    ]);
+    if std::env::var("BENCH_RELAY_ANATOMY").map_or(true, |v| v != "0") {
+        for &batch in &batch_sizes {
+            let steps = relay_steps(&db, &config, &codec, batch, max_in_flight).await;
+            anatomy.row(steps);
+        }
+    }
+
     if std::env::var("BENCH_VERIFY").map_or(true, |v| v != "0") {
         // Every run sent every event once: the warm-up's share, then one copy per run.
-        let runs = rounds * (1 + batch_sizes.len());
+        let runs = rounds * (1 + batch_sizes.len()) + anatomy.len();
         verify_topic(
             &config,
             &topic,
@@ -158,6 +181,39 @@ async fn main() {
     println!();
     table.print();
     println!();
+    let mut summary = Table::new(&[
+        "sender",
+        &format!("median events/s of {rounds} rounds"),
+        "median ratio to the same round's raw producer",
+        "goal ≥ 50 %",
+    ]);
+    summary.row(vec![
+        "raw FutureProducer (ceiling)".into(),
+        per_sec(median(&mut raw_rates)),
+        "100 %".into(),
+        String::new(),
+    ]);
+    for (b, batch) in batch_sizes.iter().enumerate() {
+        let ratio_median = median(&mut relay_ratios[b]);
+        summary.row(vec![
+            format!("Relay, batch {batch}"),
+            per_sec(median(&mut relay_rates[b])),
+            format!("{:.0} %", 100.0 * ratio_median),
+            if ratio_median >= 0.5 {
+                "met"
+            } else {
+                "NOT met"
+            }
+            .into(),
+        ]);
+    }
+    summary.print();
+    println!();
+    if !anatomy.is_empty() {
+        println!("Relay loop step by step (fetch → publish → checkpoint, run again from the start per batch size):");
+        anatomy.print();
+        println!();
+    }
     println!(
         "Relay = read batch (SQL) → Avro-encode → send with headers → await all acks → write checkpoint, repeated; \
          producer: {}",
@@ -266,10 +322,20 @@ async fn raw_send(config: &KafkaConfig, topic: &str, messages: &[Prepared]) -> D
             }
         }
     }
+    let queued = started.elapsed();
+    let mut first_ack = None;
     for delivery in in_flight {
         acknowledged(delivery).await;
+        first_ack.get_or_insert_with(|| started.elapsed());
     }
-    started.elapsed()
+    let took = started.elapsed();
+    eprintln!(
+        "    raw producer: all queued after {:.0} ms, first ack after {:.0} ms, last after {:.0} ms",
+        queued.as_secs_f64() * 1e3,
+        first_ack.unwrap_or_default().as_secs_f64() * 1e3,
+        took.as_secs_f64() * 1e3
+    );
+    took
 }
 
 async fn acknowledged(delivery: DeliveryFuture) {
@@ -428,4 +494,50 @@ fn high_watermark(consumer: &BaseConsumer, topic: &str, partition: i32) -> Optio
     })
     .ok()
     .map(|(_, high)| high)
+}
+
+/// The relay's loop run by hand with a stopwatch around each step: returns a table row.
+async fn relay_steps(
+    db: &TestDatabase,
+    config: &KafkaConfig,
+    codec: &AvroCodec,
+    batch: usize,
+    max_in_flight: usize,
+) -> Vec<String> {
+    let name = format!("bench-steps-{batch}");
+    let session = OutboxSession::connect(&db.url, &name, &name).await.unwrap();
+    let publisher = Publisher::new(config, codec.clone(), max_in_flight).unwrap();
+    tokio::time::sleep(HEAD_START).await;
+    let limit = i64::try_from(batch).unwrap();
+    let (mut fetch, mut publish, mut checkpoint) = (Duration::ZERO, Duration::ZERO, Duration::ZERO);
+    let (mut batches, mut events) = (0u32, 0usize);
+    let mut position = session.checkpoint().await.unwrap();
+    let started = Instant::now();
+    loop {
+        let t = Instant::now();
+        let rows = session.fetch_after(position, limit).await.unwrap();
+        fetch += t.elapsed();
+        let Some(last) = rows.last().map(|e| e.position) else {
+            break;
+        };
+        let t = Instant::now();
+        publisher.publish(&rows).await.unwrap();
+        publish += t.elapsed();
+        let t = Instant::now();
+        session.save_checkpoint(last).await.unwrap();
+        checkpoint += t.elapsed();
+        position = last;
+        batches += 1;
+        events += rows.len();
+    }
+    let total = started.elapsed();
+    let per = |d: Duration| format!("{:.2}", d.as_secs_f64() * 1e3 / f64::from(batches.max(1)));
+    vec![
+        batch.to_string(),
+        batches.to_string(),
+        per(fetch),
+        per(publish),
+        per(checkpoint),
+        per_sec(events as f64 / total.as_secs_f64()),
+    ]
 }

@@ -105,6 +105,18 @@ impl OutboxSession {
         Ok(())
     }
 
+    /// Forgets what this relay published, so it starts again from the first event. Only for a
+    /// broker that lost its data (a fresh in-memory dev broker); consumers see duplicates.
+    pub async fn reset_checkpoint(&self) -> Result<(), OutboxError> {
+        self.client
+            .execute(
+                "DELETE FROM relay_checkpoints WHERE relay_name = $1",
+                &[&self.relay_name],
+            )
+            .await?;
+        Ok(())
+    }
+
     /// Up to `limit` events after `after`, in publication order.
     pub async fn fetch_after(
         &self,

@@ -232,8 +232,17 @@ fn schemas(command: SchemasCommand) -> anyhow::Result<()> {
 
 async fn dev(db: DatabaseArgs, kafka: KafkaArgs, relay: RelayArgs) -> anyhow::Result<()> {
     migrate(&db).await?;
-    for line in processes::apply_topics(&kafka).await? {
+    let topics = processes::apply_topics(&kafka).await?;
+    for line in &topics {
         println!("{line}");
+    }
+    if topics.iter().all(|line| line.starts_with("created")) {
+        // A new (in-memory) broker has none of the events the database already holds: publish
+        // the log from the start rather than only what is written from now on.
+        let session =
+            optical_event_store::OutboxSession::connect(&db.database_url, &relay.relay_name, "dev")
+                .await?;
+        session.reset_checkpoint().await?;
     }
     let app = CatalogApp::new(optical_event_store::pool(
         &db.database_url,
@@ -260,8 +269,9 @@ async fn dev(db: DatabaseArgs, kafka: KafkaArgs, relay: RelayArgs) -> anyhow::Re
 
 fn init_tracing() {
     use tracing_subscriber::EnvFilter;
-    let filter =
-        EnvFilter::try_from_env("LOG").unwrap_or_else(|_| EnvFilter::new("info,rdkafka=warn"));
+    let filter = EnvFilter::try_from_env("LOG").unwrap_or_else(|_| {
+        EnvFilter::new("info,rdkafka=warn,tokio_postgres=warn,refinery_core=warn")
+    });
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
