@@ -56,6 +56,19 @@ pub enum ProductCommand {
     },
 }
 
+impl ProductCommand {
+    /// The tenant the command is issued for.
+    pub fn tenant_id(&self) -> TenantId {
+        match self {
+            ProductCommand::CreateProduct { tenant_id, .. }
+            | ProductCommand::UpdateProductDetails { tenant_id, .. }
+            | ProductCommand::PublishProduct { tenant_id }
+            | ProductCommand::UnpublishProduct { tenant_id }
+            | ProductCommand::ArchiveProduct { tenant_id } => *tenant_id,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum ProductEvent {
     ProductCreated {

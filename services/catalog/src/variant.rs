@@ -55,6 +55,20 @@ pub enum VariantCommand {
     },
 }
 
+impl VariantCommand {
+    /// The tenant the command is issued for.
+    pub fn tenant_id(&self) -> TenantId {
+        match self {
+            VariantCommand::AddVariant { tenant_id, .. }
+            | VariantCommand::ChangeVariantPrice { tenant_id, .. }
+            | VariantCommand::UpdateVariantAttributes { tenant_id, .. }
+            | VariantCommand::PublishVariant { tenant_id, .. }
+            | VariantCommand::UnpublishVariant { tenant_id }
+            | VariantCommand::ArchiveVariant { tenant_id } => *tenant_id,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum VariantEvent {
     VariantAdded {

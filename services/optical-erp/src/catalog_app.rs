@@ -5,10 +5,24 @@ use optical_catalog::{
     VariantId,
 };
 use optical_event_store::{CachedEventStore, PgEventRepository, Pool};
-use optical_kernel::EventMetadata;
+use optical_kernel::{EventMetadata, TenantId};
 use std::num::NonZeroUsize;
 
 type Store<A> = CachedEventStore<PgEventRepository, A>;
+
+/// Why a catalog command was not carried out.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogAppError {
+    /// The command names another tenant than the caller's metadata: the event would be filed
+    /// under one tenant while the aggregate checked another.
+    #[error("command for tenant {command} sent with metadata of tenant {metadata}")]
+    TenantMismatch {
+        command: TenantId,
+        metadata: TenantId,
+    },
+    #[error(transparent)]
+    Aggregate(#[from] AggregateError<CatalogError>),
+}
 
 /// How many aggregates of each type are kept warm in memory.
 const CACHE_CAPACITY: NonZeroUsize = match NonZeroUsize::new(10_000) {
@@ -20,6 +34,17 @@ pub struct CatalogApp {
     products: Store<Product>,
     variants: Store<Variant>,
     repository: PgEventRepository,
+}
+
+fn same_tenant(command: TenantId, meta: &EventMetadata) -> Result<(), CatalogAppError> {
+    if command == meta.tenant_id {
+        Ok(())
+    } else {
+        Err(CatalogAppError::TenantMismatch {
+            command,
+            metadata: meta.tenant_id,
+        })
+    }
 }
 
 /// The aggregate's version after a command: the sequence of its last event.
@@ -44,7 +69,8 @@ impl CatalogApp {
         id: ProductId,
         command: ProductCommand,
         meta: &EventMetadata,
-    ) -> Result<Option<usize>, AggregateError<CatalogError>> {
+    ) -> Result<Option<usize>, CatalogAppError> {
+        same_tenant(command.tenant_id(), meta)?;
         let events = self
             .products
             .execute(&id.to_string(), command, &(), meta.to_map())
@@ -59,7 +85,8 @@ impl CatalogApp {
         id: VariantId,
         command: VariantCommand,
         meta: &EventMetadata,
-    ) -> Result<Option<usize>, AggregateError<CatalogError>> {
+    ) -> Result<Option<usize>, CatalogAppError> {
+        same_tenant(command.tenant_id(), meta)?;
         let events = self
             .variants
             .execute(&id.to_string(), command, &(), meta.to_map())

@@ -159,6 +159,31 @@ async fn two_concurrent_appends_at_the_same_version_one_wins_the_other_conflicts
 }
 
 #[tokio::test]
+async fn a_command_for_another_tenant_than_its_metadata_is_refused_before_any_write() {
+    let db = TestDatabase::create().await;
+    let app = CatalogApp::new(db.pool(2));
+    let (caller, other) = (TenantId::new(), TenantId::new());
+    let variant = add_variant(&app, caller).await;
+    let command = VariantCommand::ChangeVariantPrice {
+        tenant_id: other,
+        price: price(1),
+        compare_at_price: None,
+    };
+    let error = app
+        .variant(variant, command, &metadata(caller))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            optical_erp::catalog_app::CatalogAppError::TenantMismatch { .. }
+        ),
+        "{error}"
+    );
+    assert_eq!(stream_sequences(&db, &variant.to_string()).await, [1]);
+}
+
+#[tokio::test]
 async fn an_event_without_a_tenant_is_refused_and_nothing_is_written() {
     let db = TestDatabase::create().await;
     let repo = PgEventRepository::new(db.pool(2));
