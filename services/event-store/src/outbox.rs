@@ -6,13 +6,17 @@ use tokio_postgres::{Client, Row};
 /// Rows whose writing transaction is older than every transaction still running. Such a
 /// transaction has committed or aborted, so no row can appear later before this point:
 /// reading in `(txid, id)` order below this horizon never skips an in-flight row (ADR 0002).
+///
+/// The text form of the xid is selected under another name on purpose: `ORDER BY txid` would
+/// otherwise sort by the *text* (`'1000000' < '999999'`), reordering and then skipping events,
+/// and could not use the `(txid, id)` index.
 const FETCH_BATCH: &str = "
-    SELECT id, txid::text AS txid, event_id, aggregate_type, aggregate_id, sequence,
-           event_type, event_version, payload, metadata
+    SELECT events.id, events.txid::text AS txid_text, event_id, aggregate_type, aggregate_id,
+           sequence, event_type, event_version, payload, metadata
       FROM events
-     WHERE (txid, id) > ($1::text::xid8, $2)
-       AND txid < pg_snapshot_xmin(pg_current_snapshot())
-     ORDER BY txid, id
+     WHERE (events.txid, events.id) > ($1::text::xid8, $2)
+       AND events.txid < pg_snapshot_xmin(pg_current_snapshot())
+     ORDER BY events.txid, events.id
      LIMIT $3";
 
 const READ_CHECKPOINT: &str =
@@ -154,7 +158,7 @@ fn recorded_event(row: &Row) -> Result<RecordedEvent, OutboxError> {
     let sequence: i64 = row.try_get("sequence")?;
     Ok(RecordedEvent {
         position: EventPosition {
-            txid: parse_txid(row.try_get("txid")?)?,
+            txid: parse_txid(row.try_get("txid_text")?)?,
             id: row.try_get("id")?,
         },
         event_id,

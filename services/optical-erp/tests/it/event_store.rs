@@ -284,3 +284,58 @@ async fn a_command_that_looks_like_a_no_op_on_stale_cache_is_decided_on_fresh_st
         10_000
     );
 }
+
+#[tokio::test]
+async fn the_outbox_hands_out_events_in_numeric_transaction_order_across_digit_boundaries() {
+    let db = TestDatabase::create().await;
+    let client = db.client().await;
+    let tenant = TenantId::new();
+    let meta = serde_json::to_value(metadata(tenant).to_map()).unwrap();
+    // Rows stamped (as if) by old, ended transactions 10^k, 10^k - 1 and 9 (below the current
+    // xid, so below the horizon), inserted in that order so that row ids disagree with
+    // transaction order; a text sort would put "10…0" before "9…9".
+    let current: String = client
+        .query_one("SELECT pg_current_xact_id()::text", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let power = 10u64.pow((current.parse::<u64>().unwrap() - 1).ilog10());
+    assert!(
+        power >= 100,
+        "the cluster has used too few transaction ids for this test"
+    );
+    let stamps = [
+        (power.to_string(), "c"),
+        ((power - 1).to_string(), "b"),
+        ("9".to_owned(), "a"),
+    ];
+    for (txid, aggregate) in &stamps {
+        client
+            .execute(
+                "INSERT INTO events (txid, event_id, tenant_id, aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata, occurred_at)
+                 VALUES ($1::text::xid8, $2, $3, 'catalog.product', $4, 1, 'catalog.product.published', '1.0', '{}', $5, now())",
+                &[&txid, &uuid::Uuid::now_v7(), tenant.as_uuid(), &aggregate, &meta],
+            )
+            .await
+            .unwrap();
+    }
+    let session = optical_event_store::OutboxSession::connect(&db.url, "order-check", "test")
+        .await
+        .unwrap();
+    let all = session
+        .fetch_after(optical_kernel::EventPosition::default(), 10)
+        .await
+        .unwrap();
+    let order: Vec<&str> = all.iter().map(|e| e.aggregate_id.as_str()).collect();
+    assert_eq!(order, ["a", "b", "c"]);
+    let txids: Vec<u64> = all.iter().map(|e| e.position.txid).collect();
+    assert_eq!(txids, [9, power - 1, power]);
+    // Paging from a checkpoint between them continues in the same order, skipping nothing.
+    let rest = session.fetch_after(all[0].position, 10).await.unwrap();
+    assert_eq!(
+        rest.iter()
+            .map(|e| e.aggregate_id.as_str())
+            .collect::<Vec<_>>(),
+        ["b", "c"]
+    );
+}
