@@ -107,22 +107,34 @@ impl Relay {
     }
 
     /// Publishes batches while the lease holds. Returns only with the error that ended it.
+    ///
+    /// The next batch is read while the current one is being acknowledged, so the database
+    /// round trip and row decoding overlap the broker's; the checkpoint still moves only after
+    /// the whole current batch was acknowledged, and a failure discards the prefetched batch.
     async fn lead(&self, session: &OutboxSession) -> Result<(), RelayError> {
         let mut position = session.checkpoint().await?;
         let mut backoff = Backoff::new(self.config.max_backoff);
+        let mut batch = session
+            .fetch_after(position, self.config.batch_size)
+            .await?;
         loop {
-            let batch = session
-                .fetch_after(position, self.config.batch_size)
-                .await?;
             let Some(last) = batch.last().map(|e| e.position) else {
                 tokio::time::sleep(self.config.poll_interval).await;
+                batch = session
+                    .fetch_after(position, self.config.batch_size)
+                    .await?;
                 continue;
             };
-            match self.publisher.publish(&batch).await {
+            let (published, next) = tokio::join!(
+                self.publisher.publish(&batch),
+                session.fetch_after(last, self.config.batch_size)
+            );
+            match published {
                 Ok(report) => {
                     session.save_checkpoint(last).await?;
                     tracing::debug!(events = report.published, dead_lettered = report.dead_lettered, to = %last, "batch relayed");
                     position = last;
+                    batch = next?;
                     backoff.reset();
                 }
                 Err(error) => {
@@ -130,6 +142,9 @@ impl Relay {
                     // arrive twice — with the same event ids — and none is skipped.
                     tracing::warn!(%error, from = %position, "batch not acknowledged; retrying");
                     backoff.wait().await;
+                    batch = session
+                        .fetch_after(position, self.config.batch_size)
+                        .await?;
                 }
             }
         }
