@@ -1,8 +1,9 @@
 //! **append** — commands per second through the write path, beside a raw `INSERT` ceiling.
 //!
 //! Measured: `ChangeVariantPrice` commands executed through cqrs-es
-//! (`CqrsFramework<Variant, CachedEventStore<PgEventRepository, Variant>>`, what `CatalogApp`
-//! runs) by 1, 8 and 32 concurrent writers. Each writer owns its own variants (added before
+//! (`CqrsFramework<Variant, CachedEventStore<PgEventRepository, Variant>>`; `CatalogApp` calls
+//! `CachedEventStore::execute`, which takes the same load-from-cache + one-`INSERT` path for a
+//! command that appends) by 1, 8 and 32 concurrent writers. Each writer owns its own variants (added before
 //! the clock starts) and cycles through them, toggling the price so every command records
 //! exactly one `catalog.variant.price_changed` event; no writer ever conflicts with another.
 //! For information, the same with cqrs-es's uncached `PersistedEventStore::new_event_store`,
