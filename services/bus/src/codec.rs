@@ -485,6 +485,32 @@ mod tests {
         assert!(matches!(err, CodecError::UnknownEventType(_)), "{err}");
     }
 
+    #[test]
+    #[ignore]
+    fn throwaway_time_encode_datum() {
+        let catalog = catalog();
+        let prepared: Vec<(EventSchema, Json)> = every_sample()
+            .into_iter()
+            .map(|(t, p)| {
+                let s = catalog.get(&t).unwrap().clone();
+                let b = unwrap_body(&s, &p).unwrap().clone();
+                (s, b)
+            })
+            .collect();
+        let rounds = 100_000 / prepared.len() + 1;
+        let start = std::time::Instant::now();
+        let mut n = 0usize;
+        let mut bytes = 0usize;
+        for _ in 0..rounds {
+            for (s, b) in &prepared {
+                bytes += std::hint::black_box(encode_datum(s, b).unwrap()).len();
+                n += 1;
+            }
+        }
+        let el = start.elapsed();
+        println!("TIMING: {n} encodes, {bytes} bytes, {:.3} us/event", el.as_secs_f64() * 1e6 / n as f64);
+    }
+
     #[tokio::test]
     async fn rejects_bytes_in_no_known_format() {
         let codec = AvroCodec::new(catalog(), None);

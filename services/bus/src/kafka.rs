@@ -62,7 +62,10 @@ impl KafkaConfig {
             .set("group.id", group_id)
             .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false")
-            .set("enable.partition.eof", "false");
+            .set("enable.partition.eof", "false")
+            // tansu 0.6 holds every fetch for the full wait even when data is ready; 100 ms
+            // keeps tails and tests responsive and costs a real broker nothing.
+            .set("fetch.wait.max.ms", "100");
         config
     }
 }

@@ -104,12 +104,13 @@ async fn a_relay_killed_mid_batch_and_restarted_loses_nothing_and_repeats_only_s
     let pipeline = spawn_pipeline().await;
     let tenant = TenantId::new();
     let app = Arc::new(CatalogApp::new(pipeline.db.pool(8)));
-    write_concurrently(app, tenant, 4, 40, 750).await;
+    write_concurrently(app, tenant, 4, 40, 1_500).await;
     let expected = last_sequences(&pipeline).await;
     let total = expected.values().sum::<u64>() as usize;
 
     let collector = Collector::start(&pipeline, &[pipeline.topic("catalog")]);
-    let mut first = spawn_relay_process(&pipeline, "first", 50);
+    // Small batches keep the first relay busy for many batches, so the kill lands mid-stream.
+    let mut first = spawn_relay_process(&pipeline, "first", 20);
     collector.wait_for_distinct(total / 4, WAIT).await;
     first.kill_hard();
     let published_before_restart = collector.distinct();
@@ -118,7 +119,7 @@ async fn a_relay_killed_mid_batch_and_restarted_loses_nothing_and_repeats_only_s
         "the relay was killed before finishing ({published_before_restart}/{total})"
     );
 
-    let _second = spawn_relay_process(&pipeline, "second", 50);
+    let _second = spawn_relay_process(&pipeline, "second", 20);
     collector.wait_for_distinct(total, WAIT).await;
     assert_gap_free_and_ordered(&collector.snapshot(), &expected);
 }
