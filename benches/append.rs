@@ -24,11 +24,12 @@
 //! `BENCH_SKIP_UNCACHED=1` to leave the uncached store out.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use cqrs_es::{CqrsFramework, EventStore};
 use optical_benches::{
     cached_framework, change_price, env_list, env_secs, env_usize, metadata, per_sec, percentile,
     price_changed_event, print_context, ratio, seed_variants, tenant, uncached_framework, Table,
 };
-use optical_catalog::VariantId;
+use optical_catalog::{Variant, VariantId};
 use optical_event_store::Pool;
 use optical_testkit::TestDatabase;
 use std::future::Future;
@@ -212,29 +213,35 @@ fn shares(ids: &[VariantId], writers: usize) -> Arc<Vec<Vec<String>>> {
 
 async fn measure_cached(writers: usize, settings: &Settings) -> Measured {
     let db = TestDatabase::create().await;
-    let framework = Arc::new(cached_framework(db.pool(settings.pool_size)));
-    let ids = seed_variants(&framework, settings.aggregates.max(writers), 8).await;
-    let shares = shares(&ids, writers);
-    let tenant = tenant();
-    run_writers(writers, settings, move |w, n| {
-        let framework = Arc::clone(&framework);
-        let shares = Arc::clone(&shares);
-        async move {
-            let mine = &shares[w];
-            let id = &mine[(n as usize) % mine.len()];
-            let round = n / mine.len() as u64 + 1;
-            framework
-                .execute_with_metadata(id, change_price(tenant, round), metadata(tenant).to_map())
-                .await
-                .expect("price change");
-        }
-    })
+    measure_framework(
+        cached_framework(db.pool(settings.pool_size)),
+        writers,
+        settings,
+    )
     .await
 }
 
 async fn measure_uncached(writers: usize, settings: &Settings) -> Measured {
     let db = TestDatabase::create().await;
-    let framework = Arc::new(uncached_framework(db.pool(settings.pool_size)));
+    measure_framework(
+        uncached_framework(db.pool(settings.pool_size)),
+        writers,
+        settings,
+    )
+    .await
+}
+
+/// Price changes through `framework` by `writers` writers, each on its own variants.
+async fn measure_framework<ES>(
+    framework: CqrsFramework<Variant, ES>,
+    writers: usize,
+    settings: &Settings,
+) -> Measured
+where
+    ES: EventStore<Variant> + 'static,
+    ES::AC: Send,
+{
+    let framework = Arc::new(framework);
     let ids = seed_variants(&framework, settings.aggregates.max(writers), 8).await;
     let shares = shares(&ids, writers);
     let tenant = tenant();

@@ -13,7 +13,7 @@ use optical_catalog::{
     VariantId,
 };
 use optical_event_store::{CachedEventStore, PgEventRepository, Pool};
-use optical_kernel::{Clock, Currency, EventMetadata, Money, SystemClock, TenantId, TraceParent};
+use optical_kernel::{Clock, Currency, EventMetadata, Money, SystemClock, TenantId};
 use std::num::NonZeroUsize;
 use std::sync::Arc;
 use std::time::Duration;
@@ -90,19 +90,9 @@ pub fn toggled_price(round: u64) -> Money {
     })
 }
 
-/// Metadata as a request handler builds it (demo writer: correlation, cause, trace, actor).
+/// Metadata as a request handler builds it (correlation, cause, trace, actor).
 pub fn metadata(tenant: TenantId) -> EventMetadata {
-    let mut meta = EventMetadata::new(tenant, SystemClock.now());
-    let request = uuid::Uuid::now_v7();
-    meta.causation_id = Some(request);
-    let trace = format!(
-        "00-{}-{}-01",
-        uuid::Uuid::now_v7().simple(),
-        &request.simple().to_string()[16..]
-    );
-    meta.traceparent = trace.parse::<TraceParent>().ok();
-    meta.actor = Some("bench-writer".into());
-    meta
+    EventMetadata::new_request(tenant, SystemClock.now(), "bench-writer")
 }
 
 /// The product every bench variant hangs under (the aggregate never reads the product

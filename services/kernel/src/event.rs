@@ -116,6 +116,20 @@ impl EventMetadata {
         }
     }
 
+    /// Metadata for a command that starts a new request: the request id is the cause, and a
+    /// new W3C trace starts here (used where no incoming request carried one).
+    pub fn new_request(tenant_id: TenantId, occurred_at: DateTime<Utc>, actor: &str) -> Self {
+        let request = Uuid::now_v7();
+        let request_hex = request.simple().to_string();
+        let trace = format!("00-{}-{}-01", Uuid::now_v7().simple(), &request_hex[16..]);
+        Self {
+            causation_id: Some(request),
+            traceparent: trace.parse().ok(),
+            actor: Some(actor.to_owned()),
+            ..Self::new(tenant_id, occurred_at)
+        }
+    }
+
     /// The flat string map `cqrs-es` carries alongside a command.
     pub fn to_map(&self) -> HashMap<String, String> {
         let mut map = HashMap::new();
@@ -242,6 +256,18 @@ mod tests {
         assert_eq!(EventMetadata::from_map(&meta.to_map()).unwrap(), meta);
         let json = serde_json::to_value(meta.to_map()).unwrap();
         assert_eq!(EventMetadata::from_json(&json).unwrap(), meta);
+    }
+
+    #[test]
+    fn a_new_request_has_a_cause_and_a_valid_trace() {
+        let meta = EventMetadata::new_request(TenantId::new(), Utc::now(), "clerk");
+        assert!(meta.causation_id.is_some());
+        assert_ne!(meta.causation_id, Some(meta.correlation_id));
+        assert_eq!(
+            meta.traceparent.as_ref().map(|t| t.trace_id().len()),
+            Some(32)
+        );
+        assert_eq!(meta.actor.as_deref(), Some("clerk"));
     }
 
     #[test]

@@ -8,7 +8,7 @@ use optical_catalog::{
     LensDesign, LensIndex, LensMaterial, ProductCommand, ProductDescription, ProductId,
     ProductKind, ProductName, Sku, VariantAttributes, VariantCommand, VariantId,
 };
-use optical_kernel::{Clock, Currency, EventMetadata, Money, SystemClock, TenantId, TraceParent};
+use optical_kernel::{Clock, Currency, EventMetadata, Money, SystemClock, TenantId};
 use std::time::Duration;
 
 /// The demo tenant, stable so repeated runs add to the same catalog.
@@ -19,17 +19,7 @@ pub fn demo_tenant() -> TenantId {
 }
 
 fn metadata(tenant: TenantId) -> EventMetadata {
-    let mut meta = EventMetadata::new(tenant, SystemClock.now());
-    let request = uuid::Uuid::now_v7();
-    meta.causation_id = Some(request);
-    let trace = format!(
-        "00-{}-{}-01",
-        uuid::Uuid::now_v7().simple(),
-        &request.simple().to_string()[16..]
-    );
-    meta.traceparent = trace.parse::<TraceParent>().ok();
-    meta.actor = Some("demo-writer".into());
-    meta
+    EventMetadata::new_request(tenant, SystemClock.now(), "demo-writer")
 }
 
 /// A variant that the writer keeps re-pricing.
