@@ -69,7 +69,9 @@ impl AvroWriter<'_> {
                     .ok_or_else(|| wrong("a 32-bit integer"))?;
                 write_long(out, i64::from(n));
             }
-            Schema::Long => write_long(out, json.as_i64().ok_or_else(|| wrong("a 64-bit integer"))?),
+            Schema::Long => {
+                write_long(out, json.as_i64().ok_or_else(|| wrong("a 64-bit integer"))?)
+            }
             // Float narrowing is the schema author's declared intent.
             #[allow(clippy::cast_possible_truncation)]
             Schema::Float => {
@@ -81,7 +83,10 @@ impl AvroWriter<'_> {
                 out.extend_from_slice(&x.to_le_bytes());
             }
             Schema::String => {
-                write_bytes(out, json.as_str().ok_or_else(|| wrong("a string"))?.as_bytes());
+                write_bytes(
+                    out,
+                    json.as_str().ok_or_else(|| wrong("a string"))?.as_bytes(),
+                );
             }
             // apache-avro writes a UUID as its hyphenated lower-case string, whatever the
             // underlying type.

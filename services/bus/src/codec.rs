@@ -4,12 +4,11 @@
 //!   schema registry is configured — self-describing against the published `.avsc` files.
 //! * Confluent wire format (`00`, 4-byte big-endian schema id, datum) with a registry,
 //!   subjects named by the TopicRecordNameStrategy (`<topic>-<record full name>`).
+use crate::avro_writer::{AvroWriter, Path};
 use crate::registry::{RegistryClient, RegistryError};
 use crate::schemas::{EventSchema, SchemaCatalog};
-use apache_avro::schema::{Name, Schema};
 use apache_avro::types::Value as Avro;
 use serde_json::{Map, Number, Value as Json};
-use std::collections::HashMap;
 use std::sync::Arc;
 use thiserror::Error;
 
@@ -180,13 +179,17 @@ pub fn wrap_body(schema: &EventSchema, body: Json) -> Json {
 }
 
 /// The Avro binary datum of a JSON body.
+///
+/// Written directly from the JSON while walking the schema ([`AvroWriter`]): the same bytes
+/// `apache_avro::to_avro_datum` gives for the mapped value, without building that value.
 pub fn encode_datum(schema: &EventSchema, body: &Json) -> Result<Vec<u8>, CodecError> {
-    let value = JsonToAvro {
+    let mut out = Vec::with_capacity(256);
+    AvroWriter {
         names: &schema.names,
         schema_name: &schema.full_name,
     }
-    .convert(&schema.schema, body, "$")?;
-    Ok(apache_avro::to_avro_datum(&schema.schema, value).map_err(Box::new)?)
+    .write(&schema.schema, body, &Path::Root, &mut out)?;
+    Ok(out)
 }
 
 /// The JSON body of an Avro binary datum.
@@ -195,165 +198,7 @@ pub fn decode_datum(schema: &EventSchema, mut datum: &[u8]) -> Result<Json, Code
     avro_to_json(value)
 }
 
-struct JsonToAvro<'a> {
-    names: &'a HashMap<Name, Schema>,
-    schema_name: &'a str,
-}
-
-impl JsonToAvro<'_> {
-    fn mismatch(&self, path: &str, reason: impl Into<String>) -> CodecError {
-        CodecError::Mismatch {
-            schema: self.schema_name.to_owned(),
-            path: path.to_owned(),
-            reason: reason.into(),
-        }
-    }
-
-    fn convert(&self, schema: &Schema, json: &Json, path: &str) -> Result<Avro, CodecError> {
-        let wrong =
-            |expected: &str| self.mismatch(path, format!("expected {expected}, found {json}"));
-        Ok(match schema {
-            Schema::Null => json
-                .is_null()
-                .then_some(Avro::Null)
-                .ok_or_else(|| wrong("null"))?,
-            Schema::Boolean => Avro::Boolean(json.as_bool().ok_or_else(|| wrong("a boolean"))?),
-            Schema::Int => {
-                let n = json
-                    .as_i64()
-                    .and_then(|n| i32::try_from(n).ok())
-                    .ok_or_else(|| wrong("a 32-bit integer"))?;
-                Avro::Int(n)
-            }
-            Schema::Long => Avro::Long(json.as_i64().ok_or_else(|| wrong("a 64-bit integer"))?),
-            // Float narrowing is the schema author's declared intent.
-            #[allow(clippy::cast_possible_truncation)]
-            Schema::Float => Avro::Float(json.as_f64().ok_or_else(|| wrong("a number"))? as f32),
-            Schema::Double => Avro::Double(json.as_f64().ok_or_else(|| wrong("a number"))?),
-            Schema::String => {
-                Avro::String(json.as_str().ok_or_else(|| wrong("a string"))?.to_owned())
-            }
-            Schema::Uuid => {
-                let text = json.as_str().ok_or_else(|| wrong("a UUID string"))?;
-                Avro::Uuid(uuid::Uuid::parse_str(text).map_err(|_| wrong("a UUID string"))?)
-            }
-            Schema::Enum(e) => {
-                let symbol = json.as_str().ok_or_else(|| wrong("an enum symbol"))?;
-                let index = e
-                    .symbols
-                    .iter()
-                    .position(|s| s == symbol)
-                    .ok_or_else(|| wrong(&format!("one of {:?}", e.symbols)))?;
-                Avro::Enum(
-                    u32::try_from(index).map_err(|_| wrong("a smaller enum"))?,
-                    symbol.to_owned(),
-                )
-            }
-            Schema::Array(a) => {
-                let items = json.as_array().ok_or_else(|| wrong("an array"))?;
-                Avro::Array(
-                    items
-                        .iter()
-                        .enumerate()
-                        .map(|(i, item)| self.convert(&a.items, item, &format!("{path}[{i}]")))
-                        .collect::<Result<_, _>>()?,
-                )
-            }
-            Schema::Map(m) => {
-                let object = json.as_object().ok_or_else(|| wrong("an object"))?;
-                Avro::Map(
-                    object
-                        .iter()
-                        .map(|(k, v)| {
-                            Ok((
-                                k.clone(),
-                                self.convert(&m.types, v, &format!("{path}.{k}"))?,
-                            ))
-                        })
-                        .collect::<Result<_, CodecError>>()?,
-                )
-            }
-            Schema::Union(u) => {
-                if json.is_null() {
-                    let index = u
-                        .variants()
-                        .iter()
-                        .position(|v| matches!(v, Schema::Null))
-                        .ok_or_else(|| wrong("a non-null value"))?;
-                    Avro::Union(
-                        u32::try_from(index).map_err(|_| wrong("a smaller union"))?,
-                        Box::new(Avro::Null),
-                    )
-                } else {
-                    let mut last_error = None;
-                    let mut found = None;
-                    for (index, variant) in u.variants().iter().enumerate() {
-                        if matches!(variant, Schema::Null) {
-                            continue;
-                        }
-                        match self.convert(variant, json, path) {
-                            Ok(value) => {
-                                found = Some((index, value));
-                                break;
-                            }
-                            Err(e) => last_error = Some(e),
-                        }
-                    }
-                    match found {
-                        Some((index, value)) => Avro::Union(
-                            u32::try_from(index).map_err(|_| wrong("a smaller union"))?,
-                            Box::new(value),
-                        ),
-                        None => return Err(last_error.unwrap_or_else(|| wrong("a union member"))),
-                    }
-                }
-            }
-            Schema::Record(record) => {
-                let object = json.as_object().ok_or_else(|| wrong("an object"))?;
-                // A JSON field the schema does not name would be silently dropped on the wire.
-                if let Some(extra) = object
-                    .keys()
-                    .find(|k| !record.fields.iter().any(|f| &f.name == *k))
-                {
-                    return Err(self.mismatch(
-                        &format!("{path}.{extra}"),
-                        "field is not in the published schema",
-                    ));
-                }
-                let mut fields = Vec::with_capacity(record.fields.len());
-                for field in &record.fields {
-                    let field_path = format!("{path}.{}", field.name);
-                    let value = match (object.get(&field.name), &field.default) {
-                        (Some(value), _) => self.convert(&field.schema, value, &field_path)?,
-                        (None, Some(default)) => {
-                            self.convert(&field.schema, default, &field_path)?
-                        }
-                        (None, None) => {
-                            return Err(self.mismatch(&field_path, "required field is missing"))
-                        }
-                    };
-                    fields.push((field.name.clone(), value));
-                }
-                Avro::Record(fields)
-            }
-            Schema::Ref { name } => {
-                let target = self
-                    .names
-                    .get(name)
-                    .ok_or_else(|| self.mismatch(path, format!("unknown named type {name}")))?;
-                self.convert(target, json, path)?
-            }
-            other => {
-                return Err(self.mismatch(
-                    path,
-                    format!("schema type {other:?} is not used by event contracts"),
-                ))
-            }
-        })
-    }
-}
-
-/// Avro value → JSON, the inverse of the mapping above.
+/// Avro value → JSON, the inverse of the JSON → Avro mapping.
 pub fn avro_to_json(value: Avro) -> Result<Json, CodecError> {
     let unsupported = |what: &str| CodecError::Mismatch {
         schema: String::new(),
@@ -423,6 +268,383 @@ mod tests {
         }
     }
 
+    /// The original JSON → `Value` mapping, kept to check the direct writer against
+    /// `apache_avro::to_avro_datum`, byte for byte and error for error.
+    mod old {
+        use super::super::CodecError;
+        use apache_avro::schema::{Name, Schema};
+        use apache_avro::types::Value as Avro;
+        use serde_json::Value as Json;
+        use std::collections::HashMap;
+
+        pub(super) struct JsonToAvro<'a> {
+            pub(super) names: &'a HashMap<Name, Schema>,
+            pub(super) schema_name: &'a str,
+        }
+
+        impl JsonToAvro<'_> {
+            fn mismatch(&self, path: &str, reason: impl Into<String>) -> CodecError {
+                CodecError::Mismatch {
+                    schema: self.schema_name.to_owned(),
+                    path: path.to_owned(),
+                    reason: reason.into(),
+                }
+            }
+
+            pub(super) fn convert(
+                &self,
+                schema: &Schema,
+                json: &Json,
+                path: &str,
+            ) -> Result<Avro, CodecError> {
+                let wrong = |expected: &str| {
+                    self.mismatch(path, format!("expected {expected}, found {json}"))
+                };
+                Ok(match schema {
+                    Schema::Null => json
+                        .is_null()
+                        .then_some(Avro::Null)
+                        .ok_or_else(|| wrong("null"))?,
+                    Schema::Boolean => {
+                        Avro::Boolean(json.as_bool().ok_or_else(|| wrong("a boolean"))?)
+                    }
+                    Schema::Int => {
+                        let n = json
+                            .as_i64()
+                            .and_then(|n| i32::try_from(n).ok())
+                            .ok_or_else(|| wrong("a 32-bit integer"))?;
+                        Avro::Int(n)
+                    }
+                    Schema::Long => {
+                        Avro::Long(json.as_i64().ok_or_else(|| wrong("a 64-bit integer"))?)
+                    }
+                    // Float narrowing is the schema author's declared intent.
+                    #[allow(clippy::cast_possible_truncation)]
+                    Schema::Float => {
+                        Avro::Float(json.as_f64().ok_or_else(|| wrong("a number"))? as f32)
+                    }
+                    Schema::Double => Avro::Double(json.as_f64().ok_or_else(|| wrong("a number"))?),
+                    Schema::String => {
+                        Avro::String(json.as_str().ok_or_else(|| wrong("a string"))?.to_owned())
+                    }
+                    Schema::Uuid => {
+                        let text = json.as_str().ok_or_else(|| wrong("a UUID string"))?;
+                        Avro::Uuid(uuid::Uuid::parse_str(text).map_err(|_| wrong("a UUID string"))?)
+                    }
+                    Schema::Enum(e) => {
+                        let symbol = json.as_str().ok_or_else(|| wrong("an enum symbol"))?;
+                        let index = e
+                            .symbols
+                            .iter()
+                            .position(|s| s == symbol)
+                            .ok_or_else(|| wrong(&format!("one of {:?}", e.symbols)))?;
+                        Avro::Enum(
+                            u32::try_from(index).map_err(|_| wrong("a smaller enum"))?,
+                            symbol.to_owned(),
+                        )
+                    }
+                    Schema::Array(a) => {
+                        let items = json.as_array().ok_or_else(|| wrong("an array"))?;
+                        Avro::Array(
+                            items
+                                .iter()
+                                .enumerate()
+                                .map(|(i, item)| {
+                                    self.convert(&a.items, item, &format!("{path}[{i}]"))
+                                })
+                                .collect::<Result<_, _>>()?,
+                        )
+                    }
+                    Schema::Map(m) => {
+                        let object = json.as_object().ok_or_else(|| wrong("an object"))?;
+                        Avro::Map(
+                            object
+                                .iter()
+                                .map(|(k, v)| {
+                                    Ok((
+                                        k.clone(),
+                                        self.convert(&m.types, v, &format!("{path}.{k}"))?,
+                                    ))
+                                })
+                                .collect::<Result<_, CodecError>>()?,
+                        )
+                    }
+                    Schema::Union(u) => {
+                        if json.is_null() {
+                            let index = u
+                                .variants()
+                                .iter()
+                                .position(|v| matches!(v, Schema::Null))
+                                .ok_or_else(|| wrong("a non-null value"))?;
+                            Avro::Union(
+                                u32::try_from(index).map_err(|_| wrong("a smaller union"))?,
+                                Box::new(Avro::Null),
+                            )
+                        } else {
+                            let mut last_error = None;
+                            let mut found = None;
+                            for (index, variant) in u.variants().iter().enumerate() {
+                                if matches!(variant, Schema::Null) {
+                                    continue;
+                                }
+                                match self.convert(variant, json, path) {
+                                    Ok(value) => {
+                                        found = Some((index, value));
+                                        break;
+                                    }
+                                    Err(e) => last_error = Some(e),
+                                }
+                            }
+                            match found {
+                                Some((index, value)) => Avro::Union(
+                                    u32::try_from(index).map_err(|_| wrong("a smaller union"))?,
+                                    Box::new(value),
+                                ),
+                                None => {
+                                    return Err(
+                                        last_error.unwrap_or_else(|| wrong("a union member"))
+                                    )
+                                }
+                            }
+                        }
+                    }
+                    Schema::Record(record) => {
+                        let object = json.as_object().ok_or_else(|| wrong("an object"))?;
+                        // A JSON field the schema does not name would be silently dropped on the wire.
+                        if let Some(extra) = object
+                            .keys()
+                            .find(|k| !record.fields.iter().any(|f| &f.name == *k))
+                        {
+                            return Err(self.mismatch(
+                                &format!("{path}.{extra}"),
+                                "field is not in the published schema",
+                            ));
+                        }
+                        let mut fields = Vec::with_capacity(record.fields.len());
+                        for field in &record.fields {
+                            let field_path = format!("{path}.{}", field.name);
+                            let value = match (object.get(&field.name), &field.default) {
+                                (Some(value), _) => {
+                                    self.convert(&field.schema, value, &field_path)?
+                                }
+                                (None, Some(default)) => {
+                                    self.convert(&field.schema, default, &field_path)?
+                                }
+                                (None, None) => {
+                                    return Err(
+                                        self.mismatch(&field_path, "required field is missing")
+                                    )
+                                }
+                            };
+                            fields.push((field.name.clone(), value));
+                        }
+                        Avro::Record(fields)
+                    }
+                    Schema::Ref { name } => {
+                        let target = self.names.get(name).ok_or_else(|| {
+                            self.mismatch(path, format!("unknown named type {name}"))
+                        })?;
+                        self.convert(target, json, path)?
+                    }
+                    other => {
+                        return Err(self.mismatch(
+                            path,
+                            format!("schema type {other:?} is not used by event contracts"),
+                        ))
+                    }
+                })
+            }
+        }
+    }
+
+    /// The original path: JSON → `Value` → `apache_avro::to_avro_datum`.
+    fn old_encode(schema: &EventSchema, body: &Json) -> Result<Vec<u8>, CodecError> {
+        let value = old::JsonToAvro {
+            names: &schema.names,
+            schema_name: &schema.full_name,
+        }
+        .convert(&schema.schema, body, "$")?;
+        Ok(apache_avro::to_avro_datum(&schema.schema, value).map_err(Box::new)?)
+    }
+
+    /// Both paths agree: the same bytes, or the same error.
+    fn assert_same_as_old(schema: &EventSchema, body: &Json) -> Result<Vec<u8>, String> {
+        let new = encode_datum(schema, body).map_err(|e| e.to_string());
+        let old = old_encode(schema, body).map_err(|e| e.to_string());
+        assert_eq!(new, old, "{body}");
+        new
+    }
+
+    #[test]
+    fn the_direct_writer_gives_the_bytes_of_apache_avro_for_every_sample() {
+        let catalog = catalog();
+        let samples = every_sample();
+        assert!(!samples.is_empty());
+        for (event_type, payload) in &samples {
+            let schema = catalog.get(event_type).unwrap();
+            let body = unwrap_body(schema, payload).unwrap();
+            let bytes = assert_same_as_old(schema, body).unwrap();
+            assert!(!bytes.is_empty(), "{event_type}");
+        }
+    }
+
+    const EDGE_SCHEMA: &str = r#"{
+        "type": "record", "name": "EdgeHappened", "namespace": "optical.test",
+        "fields": [
+            {"name": "long", "type": "long"},
+            {"name": "int", "type": "int"},
+            {"name": "flag", "type": "boolean"},
+            {"name": "ratio", "type": "float"},
+            {"name": "id", "type": {"type": "string", "logicalType": "uuid"}},
+            {"name": "tags", "type": {"type": "array", "items": "string"}},
+            {"name": "colour", "type": {"type": "enum", "name": "Colour", "symbols": ["red", "green"]}},
+            {"name": "note", "type": ["null", "string"], "default": null},
+            {"name": "count", "type": "int", "default": 7},
+            {"name": "inner", "type": {"type": "record", "name": "Inner",
+                "fields": [{"name": "n", "type": "long"}]}},
+            {"name": "more", "type": ["null", "optical.test.Inner"], "default": null},
+            {"name": "weights", "type": {"type": "map", "values": "double"}, "default": {}}
+        ]
+    }"#;
+
+    fn edge_schema() -> EventSchema {
+        EventSchema::parse("test/edge.happened.avsc", EDGE_SCHEMA).unwrap()
+    }
+
+    fn edge_body() -> Json {
+        serde_json::json!({
+            "long": 0,
+            "int": -5,
+            "flag": true,
+            "ratio": 1.5,
+            "id": "0190B4F4-7C3A-7D2E-9B1A-0123456789AB",
+            "tags": ["a", "b"],
+            "colour": "green",
+            "note": "hi",
+            "count": 3,
+            "inner": {"n": -1},
+            "more": {"n": 64},
+            "weights": {"w": 0.25}
+        })
+    }
+
+    #[test]
+    fn longs_are_zig_zag_varints_at_every_boundary() {
+        let schema = edge_schema();
+        let cases: [(i64, &[u8]); 9] = [
+            (0, &[0x00]),
+            (-1, &[0x01]),
+            (1, &[0x02]),
+            (63, &[0x7E]),
+            (64, &[0x80, 0x01]),
+            (-64, &[0x7F]),
+            (-65, &[0x81, 0x01]),
+            (
+                i64::MAX,
+                &[0xFE, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01],
+            ),
+            (
+                i64::MIN,
+                &[0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01],
+            ),
+        ];
+        for (n, expected) in cases {
+            let mut body = edge_body();
+            body["long"] = Json::from(n);
+            let bytes = assert_same_as_old(&schema, &body).unwrap();
+            assert_eq!(&bytes[..expected.len()], expected, "{n}");
+            // The next field (int -5 → 9) follows the long directly.
+            assert_eq!(bytes[expected.len()], 0x09, "{n}");
+        }
+        for n in [i64::from(i32::MIN), i64::from(i32::MAX)] {
+            let mut body = edge_body();
+            body["int"] = Json::from(n);
+            assert_same_as_old(&schema, &body).unwrap();
+        }
+    }
+
+    #[test]
+    fn an_int_outside_32_bits_is_refused() {
+        let schema = edge_schema();
+        for n in [i64::from(i32::MAX) + 1, i64::from(i32::MIN) - 1] {
+            let mut body = edge_body();
+            body["int"] = Json::from(n);
+            let err = encode_datum(&schema, &body).unwrap_err();
+            assert!(
+                matches!(err, CodecError::Mismatch { ref path, ref reason, .. }
+                    if path == "$.int" && reason.starts_with("expected a 32-bit integer")),
+                "{err}"
+            );
+            assert_same_as_old(&schema, &body).unwrap_err();
+        }
+    }
+
+    #[test]
+    fn empty_arrays_nulls_and_defaults_encode_like_apache_avro() {
+        let schema = edge_schema();
+        let mut body = edge_body();
+        body["tags"] = serde_json::json!([]);
+        body["note"] = Json::Null;
+        body["more"] = Json::Null;
+        body.as_object_mut().unwrap().remove("count");
+        body.as_object_mut().unwrap().remove("weights");
+        let bytes = assert_same_as_old(&schema, &body).unwrap();
+        let mut expected = vec![0x00, 0x09, 0x01];
+        expected.extend_from_slice(&1.5f32.to_le_bytes());
+        expected.push(72); // 36 characters
+        expected.extend_from_slice(b"0190b4f4-7c3a-7d2e-9b1a-0123456789ab");
+        expected.extend_from_slice(&[
+            0x00, // no tags
+            0x02, // green
+            0x00, // note: the null branch
+            0x0E, // count: the default 7
+            0x01, // inner.n = -1
+            0x00, // more: the null branch
+            0x00, // weights: the default {}
+        ]);
+        assert_eq!(bytes, expected);
+        // Non-null union members pick their branch; a one-entry map is one block.
+        assert_same_as_old(&schema, &edge_body()).unwrap();
+    }
+
+    #[test]
+    fn the_direct_writer_refuses_what_the_mapping_refused_with_the_same_error() {
+        let schema = edge_schema();
+        let bad: [(&str, Json); 14] = [
+            ("surprise", Json::from(1)),
+            ("long", Json::from("1")),
+            ("long", Json::from(1.5)),
+            ("flag", Json::from(1)),
+            ("ratio", Json::from("x")),
+            ("id", Json::from("not-a-uuid")),
+            ("tags", serde_json::json!(["a", 2])),
+            ("tags", serde_json::json!({})),
+            ("colour", Json::from("blue")),
+            ("note", Json::from(3)),
+            ("inner", serde_json::json!({"n": 1, "x": 2})),
+            ("inner", serde_json::json!({})),
+            ("more", serde_json::json!({"n": "1"})),
+            ("weights", serde_json::json!({"w": "heavy"})),
+        ];
+        for (field, value) in bad {
+            let mut body = edge_body();
+            body[field] = value;
+            assert_same_as_old(&schema, &body).unwrap_err();
+        }
+        // An extra field wins over a broken one, wherever the broken one is.
+        let mut body = edge_body();
+        body["long"] = Json::from("1");
+        body["zzz"] = Json::from(1);
+        let err = assert_same_as_old(&schema, &body).unwrap_err();
+        assert!(err.contains("`$.zzz`"), "{err}");
+        let mut body = edge_body();
+        body.as_object_mut().unwrap().remove("long");
+        let err = assert_same_as_old(&schema, &body).unwrap_err();
+        assert!(err.contains("`$.long`: required field is missing"), "{err}");
+        let err = assert_same_as_old(&schema, &Json::from(1)).unwrap_err();
+        assert!(err.contains("`$`"), "{err}");
+    }
+
     #[tokio::test]
     async fn every_catalog_event_round_trips_through_single_object_encoding() {
         let codec = AvroCodec::new(catalog(), None);
@@ -483,32 +705,6 @@ mod tests {
             .await
             .unwrap_err();
         assert!(matches!(err, CodecError::UnknownEventType(_)), "{err}");
-    }
-
-    #[test]
-    #[ignore]
-    fn throwaway_time_encode_datum() {
-        let catalog = catalog();
-        let prepared: Vec<(EventSchema, Json)> = every_sample()
-            .into_iter()
-            .map(|(t, p)| {
-                let s = catalog.get(&t).unwrap().clone();
-                let b = unwrap_body(&s, &p).unwrap().clone();
-                (s, b)
-            })
-            .collect();
-        let rounds = 100_000 / prepared.len() + 1;
-        let start = std::time::Instant::now();
-        let mut n = 0usize;
-        let mut bytes = 0usize;
-        for _ in 0..rounds {
-            for (s, b) in &prepared {
-                bytes += std::hint::black_box(encode_datum(s, b).unwrap()).len();
-                n += 1;
-            }
-        }
-        let el = start.elapsed();
-        println!("TIMING: {n} encodes, {bytes} bytes, {:.3} us/event", el.as_secs_f64() * 1e6 / n as f64);
     }
 
     #[tokio::test]

@@ -10,6 +10,7 @@
 //! design §3; a payload that does not match its schema is never published.
 //! Must never: touch SQL or know a domain type.
 
+mod avro_writer;
 pub mod codec;
 pub mod contract;
 pub mod kafka;
