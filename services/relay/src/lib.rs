@@ -108,43 +108,53 @@ impl Relay {
 
     /// Publishes batches while the lease holds. Returns only with the error that ended it.
     ///
-    /// The next batch is read while the current one is being acknowledged, so the database
-    /// round trip and row decoding overlap the broker's; the checkpoint still moves only after
-    /// the whole current batch was acknowledged, and a failure discards the prefetched batch.
+    /// Three things overlap: the broker acknowledging the current batch, the database reading
+    /// the next one, and the checkpoint of the previous (already acknowledged) batch being
+    /// written. The checkpoint therefore trails by at most one batch — a crash re-sends a
+    /// little more, never less — and never runs ahead of an acknowledgement. A failure discards
+    /// the prefetched batch and re-reads from the last acknowledged position.
     async fn lead(&self, session: &OutboxSession) -> Result<(), RelayError> {
+        let limit = self.config.batch_size;
         let mut position = session.checkpoint().await?;
+        let mut unsaved: Option<EventPosition> = None;
         let mut backoff = Backoff::new(self.config.max_backoff);
-        let mut batch = session
-            .fetch_after(position, self.config.batch_size)
-            .await?;
+        let mut batch = session.fetch_after(position, limit).await?;
         loop {
             let Some(last) = batch.last().map(|e| e.position) else {
+                if let Some(acknowledged) = unsaved.take() {
+                    session.save_checkpoint(acknowledged).await?;
+                }
                 tokio::time::sleep(self.config.poll_interval).await;
-                batch = session
-                    .fetch_after(position, self.config.batch_size)
-                    .await?;
+                batch = session.fetch_after(position, limit).await?;
                 continue;
             };
-            let (published, next) = tokio::join!(
+            let save_previous = async {
+                match unsaved {
+                    Some(acknowledged) => session.save_checkpoint(acknowledged).await,
+                    None => Ok(()),
+                }
+            };
+            let (published, next, saved) = tokio::join!(
                 self.publisher.publish(&batch),
-                session.fetch_after(last, self.config.batch_size)
+                session.fetch_after(last, limit),
+                save_previous
             );
+            saved?;
+            unsaved = None;
             match published {
                 Ok(report) => {
-                    session.save_checkpoint(last).await?;
                     tracing::debug!(events = report.published, dead_lettered = report.dead_lettered, to = %last, "batch relayed");
+                    unsaved = Some(last);
                     position = last;
                     batch = next?;
                     backoff.reset();
                 }
                 Err(error) => {
-                    // Nothing is checkpointed: the same batch goes again, so some messages may
-                    // arrive twice — with the same event ids — and none is skipped.
+                    // Nothing new is checkpointed: the same batch goes again, so some messages
+                    // may arrive twice — with the same event ids — and none is skipped.
                     tracing::warn!(%error, from = %position, "batch not acknowledged; retrying");
                     backoff.wait().await;
-                    batch = session
-                        .fetch_after(position, self.config.batch_size)
-                        .await?;
+                    batch = session.fetch_after(position, limit).await?;
                 }
             }
         }
