@@ -119,15 +119,22 @@ impl Relay {
         let mut unsaved: Option<EventPosition> = None;
         let mut backoff = Backoff::new(self.config.max_backoff);
         let mut batch = session.fetch_after(position, limit).await?;
+        // The read-ahead started when the last batch went out; events committed since then
+        // deserve a fresh look before the relay dozes off for a poll interval.
+        let mut looked_again = true;
         loop {
             let Some(last) = batch.last().map(|e| e.position) else {
                 if let Some(acknowledged) = unsaved.take() {
                     session.save_checkpoint(acknowledged).await?;
                 }
-                tokio::time::sleep(self.config.poll_interval).await;
+                if looked_again {
+                    tokio::time::sleep(self.config.poll_interval).await;
+                }
+                looked_again = true;
                 batch = session.fetch_after(position, limit).await?;
                 continue;
             };
+            looked_again = false;
             let save_previous = async {
                 match unsaved {
                     Some(acknowledged) => session.save_checkpoint(acknowledged).await,
