@@ -48,6 +48,32 @@ pub enum PublishError {
     Codec(#[from] CodecError),
 }
 
+impl PublishError {
+    /// Errors after which this producer id never sends again. After a message timed out,
+    /// librdkafka bumps the idempotent producer's epoch; a broker that refuses the bump (tansu
+    /// 0.6 answers `ProducerFenced`) leaves the producer failing every send without flagging
+    /// it fatal, so the code is what tells.
+    pub fn needs_new_producer(&self) -> bool {
+        let code = match self {
+            PublishError::NotAcknowledged { source, .. } | PublishError::Kafka(source) => {
+                source.rdkafka_error_code()
+            }
+            PublishError::Codec(_) => None,
+        };
+        matches!(
+            code,
+            Some(
+                RDKafkaErrorCode::ProducerFenced
+                    | RDKafkaErrorCode::InvalidProducerEpoch
+                    | RDKafkaErrorCode::UnknownProducerId
+                    | RDKafkaErrorCode::OutOfOrderSequenceNumber
+                    | RDKafkaErrorCode::InvalidProducerIdMapping
+                    | RDKafkaErrorCode::Fatal
+            )
+        )
+    }
+}
+
 /// What happened to one batch.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct PublishReport {
@@ -87,9 +113,10 @@ impl Publisher {
     pub async fn publish(&self, events: &[RecordedEvent]) -> Result<PublishReport, PublishError> {
         let producer = self.producer();
         let result = self.publish_with(&producer, events).await;
-        if result.is_err() {
-            if let Some((code, reason)) = producer.client().fatal_error() {
-                tracing::warn!(?code, %reason, "producer failed fatally; starting a new one");
+        if let Err(error) = &result {
+            let fatal = producer.client().fatal_error();
+            if fatal.is_some() || error.needs_new_producer() {
+                tracing::warn!(%error, ?fatal, "producer cannot recover; starting a new one");
                 self.replace_producer()?;
             }
         }

@@ -205,6 +205,35 @@ async fn events_written_during_a_broker_outage_all_arrive_after_it() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn with_a_finite_message_timeout_a_fenced_producer_is_replaced_and_nothing_is_lost() {
+    let mut pipeline = spawn_pipeline().await;
+    // Messages now time out during the outage; librdkafka then bumps the producer epoch,
+    // which tansu answers by fencing the producer — a fatal error the publisher must survive.
+    pipeline.kafka.message_timeout_ms = 1_000;
+    let tenant = TenantId::new();
+    let app = CatalogApp::new(pipeline.db.pool(4));
+    let collector = Collector::start(&pipeline, &[pipeline.topic("catalog")]);
+    let _relay = spawn_relay_task(&pipeline, relay_config(&pipeline, "impatient"));
+    let variant = add_variant(&app, tenant).await;
+    collector.wait_for_distinct(1, WAIT).await;
+
+    pipeline.broker.pause();
+    for round in 0..20 {
+        change_price(&app, tenant, variant, round).await;
+    }
+    // Long enough for the in-flight messages to time out (1 s) and the request to fail.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    pipeline.broker.resume();
+    for round in 20..30 {
+        change_price(&app, tenant, variant, round).await;
+    }
+
+    collector.wait_for_distinct(31, WAIT).await;
+    let expected = HashMap::from([(variant.to_string(), 31)]);
+    assert_complete_by_consumer_rule(&collector.snapshot(), &expected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_event_without_a_contract_is_dead_lettered_and_the_relay_moves_on() {
     let pipeline = spawn_pipeline().await;
     let tenant = TenantId::new();
