@@ -16,6 +16,17 @@ fn optical_erp(pipeline: &Pipeline) -> Command {
     command
 }
 
+/// Runs the binary, asserts it succeeded (showing its stderr otherwise), returns its stdout.
+fn stdout_of_success(mut command: Command) -> String {
+    let output = command.output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
 #[tokio::test]
 async fn topics_apply_creates_each_topic_with_its_partitions_and_is_idempotent() {
     let db = optical_testkit::TestDatabase::create().await;
@@ -23,17 +34,11 @@ async fn topics_apply_creates_each_topic_with_its_partitions_and_is_idempotent()
     let kafka = optical_testkit::kafka_config(&broker);
     let pipeline = Pipeline { db, broker, kafka };
     let run = || {
-        let output = optical_erp(&pipeline)
+        let mut command = optical_erp(&pipeline);
+        command
             .args(["topics", "apply"])
-            .env("KAFKA_TOPIC_PARTITIONS", "4")
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8(output.stdout).unwrap()
+            .env("KAFKA_TOPIC_PARTITIONS", "4");
+        stdout_of_success(command)
     };
     let first = run();
     assert!(
@@ -66,25 +71,17 @@ async fn events_tail_prints_one_json_line_per_message_with_headers_and_decoded_b
         .wait_for_distinct(2, Duration::from_secs(60))
         .await;
 
-    let output = optical_erp(&pipeline)
-        .args([
-            "events",
-            "tail",
-            "--topic",
-            &pipeline.topic("catalog"),
-            "--from-beginning",
-            "--max-messages",
-            "2",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let lines: Vec<serde_json::Value> = String::from_utf8(output.stdout)
-        .unwrap()
+    let mut command = optical_erp(&pipeline);
+    command.args([
+        "events",
+        "tail",
+        "--topic",
+        &pipeline.topic("catalog"),
+        "--from-beginning",
+        "--max-messages",
+        "2",
+    ]);
+    let lines: Vec<serde_json::Value> = stdout_of_success(command)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
