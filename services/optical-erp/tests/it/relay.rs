@@ -197,10 +197,7 @@ async fn events_written_during_a_broker_outage_all_arrive_after_it() {
 
     let expected = HashMap::from([(variant.to_string(), 1 + round as u64)]);
     collector.wait_for_distinct(1 + round, WAIT).await;
-    assert!(
-        during < 1 + round,
-        "nothing could have arrived while the broker was stopped"
-    );
+    assert_eq!(during, 1, "nothing can arrive while the broker is stopped");
     assert_gap_free_and_ordered(&collector.snapshot(), &expected);
 }
 
@@ -208,7 +205,8 @@ async fn events_written_during_a_broker_outage_all_arrive_after_it() {
 async fn with_a_finite_message_timeout_a_fenced_producer_is_replaced_and_nothing_is_lost() {
     let mut pipeline = spawn_pipeline().await;
     // Messages now time out during the outage; librdkafka then bumps the producer epoch,
-    // which tansu answers by fencing the producer — a fatal error the publisher must survive.
+    // which tansu answers by fencing the producer; librdkafka does not flag that as fatal, yet
+    // the producer never sends again, so the publisher must notice and replace it.
     pipeline.kafka.message_timeout_ms = 1_000;
     let tenant = TenantId::new();
     let app = CatalogApp::new(pipeline.db.pool(4));
