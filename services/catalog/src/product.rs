@@ -9,10 +9,7 @@ use cqrs_es::{Aggregate, DomainEvent};
 use optical_kernel::TenantId;
 use serde::{Deserialize, Serialize};
 
-optical_kernel::typed_id!(
-    /// Identifies a product.
-    ProductId
-);
+pub use optical_kernel::ProductId;
 
 /// The facts about a product that a variant decision needs. The application reads them from
 /// the product aggregate (see [`Product::product_ref`]) because variants live in their own stream.

@@ -10,10 +10,7 @@ use cqrs_es::{Aggregate, DomainEvent};
 use optical_kernel::{Money, TenantId};
 use serde::{Deserialize, Serialize};
 
-optical_kernel::typed_id!(
-    /// Identifies a variant; stock levels, order lines and price lists point at it.
-    VariantId
-);
+pub use optical_kernel::VariantId;
 
 /// Every command names the caller's tenant: a variant of another tenant is answered as not
 /// found. Commands that depend on the product carry a [`ProductRef`] read by the application.

@@ -7,6 +7,7 @@
 mod clock;
 mod event;
 mod id;
+pub mod ids;
 mod money;
 
 pub use clock::{Clock, FixedClock, SystemClock};
@@ -14,6 +15,7 @@ pub use event::{
     EventMetadata, EventPosition, MetadataError, RecordedEvent, TraceParent, TraceParentError,
 };
 pub use id::{IdError, TenantId};
+pub use ids::{CartId, LocationId, OrderId, ProductId, ReservationId, StoreId, VariantId, VendorId};
 pub use money::{Currency, Money, MoneyError};
 
 /// Re-exported so that `typed_id!` works in other crates without them naming `uuid`.
