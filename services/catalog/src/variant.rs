@@ -179,6 +179,14 @@ fn check_prices(price: &Money, compare_at_price: Option<&Money>) -> Result<(), C
 }
 
 impl Variant {
+    pub fn tenant_id(&self) -> Option<TenantId> {
+        self.state.as_ref().map(|s| s.tenant_id)
+    }
+
+    pub fn price(&self) -> Option<Money> {
+        self.state.as_ref().map(|s| s.price)
+    }
+
     pub fn product_id(&self) -> Option<ProductId> {
         self.state.as_ref().map(|s| s.product_id)
     }

@@ -54,6 +54,25 @@ pub(crate) async fn connect_as(
     Ok(client)
 }
 
+/// Like [`connect_as`], handing the connection's asynchronous messages (notifications) to
+/// the caller; the connection lives while the stream is polled.
+pub(crate) async fn connect_as_with_messages(
+    database_url: &str,
+    application_name: &str,
+) -> Result<
+    (
+        tokio_postgres::Client,
+        impl futures::Stream<Item = Result<tokio_postgres::AsyncMessage, tokio_postgres::Error>>,
+    ),
+    DbError,
+> {
+    let mut config: tokio_postgres::Config = database_url.parse().map_err(DbError::Url)?;
+    config.application_name(application_name);
+    let (client, mut connection) = config.connect(NoTls).await?;
+    let messages = futures::stream::poll_fn(move |cx| connection.poll_message(cx));
+    Ok((client, messages))
+}
+
 /// Applies the embedded `migrations/` with refinery. Concurrent callers (several processes
 /// starting at once) are serialised by an advisory lock, so each migration runs once.
 pub async fn migrate(database_url: &str) -> Result<(), DbError> {

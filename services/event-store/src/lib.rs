@@ -12,13 +12,24 @@
 
 mod cache;
 mod db;
+mod idempotency;
+mod listen;
+mod reservation_queue;
 mod outbox;
 mod repository;
+mod side_writes;
 
-pub use cache::CachedEventStore;
+pub use cache::{BatchCommand, BatchOutcome, CachedEventStore, CommandError, Executed};
 pub use db::{create_database_if_missing, migrate, pool, DbError};
+pub use idempotency::{IdempotencyError, IdempotencyRecords, Recall};
+pub use listen::{listen, ListenEvent, Notification};
 pub use outbox::{OutboxError, OutboxSession};
-pub use repository::PgEventRepository;
+pub use repository::{AppendError, PgEventRepository};
+pub use reservation_queue::{
+    ClaimedStockLevel, DueStockLevel, QueueError, QueuedRequest, RequestState, ReservationQueue,
+    ANSWERED, REQUESTED_CHANNEL,
+};
+pub use side_writes::{AppendOutcome, SideWrite, SideWriteError, StoredResponse};
 
 /// The pool type handed around by the binary.
 pub use deadpool_postgres::Pool;

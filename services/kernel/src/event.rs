@@ -43,6 +43,17 @@ impl TraceParent {
     pub fn trace_id(&self) -> &str {
         &self.0[3..35]
     }
+
+    /// A new span: in the trace of `parent` (keeping its flags) or, without one, in a new
+    /// sampled trace. Random ids from UUIDv4, which are never all zero.
+    pub fn child_of(parent: Option<&TraceParent>) -> Self {
+        let span = Uuid::new_v4().simple().to_string();
+        let (trace_id, flags) = match parent {
+            Some(p) => (p.trace_id().to_owned(), p.0[53..55].to_owned()),
+            None => (Uuid::new_v4().simple().to_string(), "01".to_owned()),
+        };
+        Self(format!("00-{trace_id}-{}-{flags}", &span[..16]))
+    }
 }
 
 impl FromStr for TraceParent {

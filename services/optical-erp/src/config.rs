@@ -90,3 +90,88 @@ impl RelayArgs {
         config
     }
 }
+
+#[derive(Debug, Clone, Args)]
+pub struct AuthArgs {
+    /// Development only: verify HS256 tokens with this shared secret (at least 32 bytes).
+    #[arg(long, env = "AUTH_HS256_SECRET", hide_env_values = true)]
+    pub auth_hs256_secret: Option<String>,
+    /// Production: verify RS256/ES256 tokens with the keys of this JWKS document …
+    #[arg(long, env = "AUTH_JWKS_FILE", conflicts_with = "auth_hs256_secret")]
+    pub auth_jwks_file: Option<std::path::PathBuf>,
+    /// … or of this JWKS URL (refetched when a token names an unknown key).
+    #[arg(long, env = "AUTH_JWKS_URL", conflicts_with_all = ["auth_hs256_secret", "auth_jwks_file"])]
+    pub auth_jwks_url: Option<String>,
+    /// When set, tokens must carry this `iss`.
+    #[arg(long, env = "AUTH_ISSUER")]
+    pub auth_issuer: Option<String>,
+    /// When set, tokens must carry this `aud`.
+    #[arg(long, env = "AUTH_AUDIENCE")]
+    pub auth_audience: Option<String>,
+}
+
+impl AuthArgs {
+    pub fn auth_config(&self) -> anyhow::Result<optical_api::auth::AuthConfig> {
+        use optical_api::auth::{AuthConfig, KeySource};
+        let keys = match (
+            &self.auth_hs256_secret,
+            &self.auth_jwks_file,
+            &self.auth_jwks_url,
+        ) {
+            (Some(secret), None, None) => KeySource::Hs256Secret(secret.clone()),
+            (None, Some(file), None) => KeySource::JwksFile(file.clone()),
+            (None, None, Some(url)) => KeySource::JwksUrl(url.clone()),
+            _ => anyhow::bail!(
+                "configure exactly one of AUTH_HS256_SECRET (development), AUTH_JWKS_FILE or AUTH_JWKS_URL"
+            ),
+        };
+        let mut config = AuthConfig::new(keys);
+        config.issuer = self.auth_issuer.clone();
+        config.audience = self.auth_audience.clone();
+        Ok(config)
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ApiArgs {
+    /// Address the HTTP API listens on.
+    #[arg(long, env = "API_BIND", default_value = "127.0.0.1:8080")]
+    pub api_bind: String,
+    /// HTTP worker threads.
+    #[arg(long, env = "API_WORKERS", default_value_t = 2)]
+    pub api_workers: usize,
+    /// Largest accepted request body in bytes; larger bodies answer 413.
+    #[arg(long, env = "API_MAX_BODY_BYTES", default_value_t = 64 * 1024)]
+    pub api_max_body_bytes: usize,
+    /// How long a reservation request waits for its queued decision before answering 202.
+    #[arg(long, env = "API_RESERVATION_WAIT_MS", default_value_t = 10_000)]
+    pub api_reservation_wait_ms: u64,
+    #[command(flatten)]
+    pub auth: AuthArgs,
+    #[command(flatten)]
+    pub workers: WorkerArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct WorkerArgs {
+    /// Workers deciding queued reservation requests (0: this process decides none).
+    #[arg(long, env = "RESERVATION_WORKERS", default_value_t = 4)]
+    pub reservation_workers: usize,
+    /// Reservation requests of one stock level decided per append.
+    #[arg(long, env = "RESERVATION_BATCH_SIZE", default_value_t = 32)]
+    pub reservation_batch_size: i64,
+    /// How often due reservations are expired.
+    #[arg(long, env = "RESERVATION_EXPIRY_INTERVAL_MS", default_value_t = 1_000)]
+    pub reservation_expiry_interval_ms: u64,
+}
+
+impl WorkerArgs {
+    pub fn worker_config(&self) -> optical_app::WorkerConfig {
+        optical_app::WorkerConfig {
+            reservation_workers: self.reservation_workers,
+            batch_size: self.reservation_batch_size,
+            expiry_interval: Duration::from_millis(self.reservation_expiry_interval_ms),
+            ..optical_app::WorkerConfig::default()
+        }
+    }
+}

@@ -1,6 +1,6 @@
 //! Demo data: a tenant's frames and lenses written through the catalog commands, so the
 //! whole pipeline (event store → relay → Kafka) carries real domain events on a laptop.
-use crate::catalog_app::CatalogApp;
+use optical_app::{App, CatalogApp};
 use anyhow::{anyhow, Context as _};
 use optical_catalog::Colour;
 use optical_catalog::{
@@ -8,7 +8,15 @@ use optical_catalog::{
     LensDesign, LensIndex, LensMaterial, ProductCommand, ProductDescription, ProductId,
     ProductKind, ProductName, Sku, VariantAttributes, VariantCommand, VariantId,
 };
-use optical_kernel::{Clock, Currency, EventMetadata, Money, SystemClock, TenantId};
+use optical_app::AppError;
+use optical_inventory::{Quantity, ReceiptReference};
+use optical_kernel::{
+    Clock, Currency, EventMetadata, LocationId, Money, StoreId, SystemClock, TenantId,
+};
+use optical_tenancy::{
+    LocationKind, LocationName, StoreCode, StoreName, TenancyError, TenantCommand, TenantKind, TenantName,
+    TenantSettings,
+};
 use std::time::Duration;
 
 /// The demo tenant, stable so repeated runs add to the same catalog.
@@ -16,6 +24,98 @@ pub fn demo_tenant() -> TenantId {
     TenantId::from_uuid(uuid::Uuid::from_u128(
         0x0192_0000_0000_7000_8000_0000_0000_0001,
     ))
+}
+
+/// The demo store and its back room, stable across runs like the tenant.
+pub fn demo_store() -> StoreId {
+    StoreId::from_uuid(uuid::Uuid::from_u128(
+        0x0192_0000_0000_7000_8000_0000_0000_0002,
+    ))
+}
+
+pub fn demo_location() -> LocationId {
+    LocationId::from_uuid(uuid::Uuid::from_u128(
+        0x0192_0000_0000_7000_8000_0000_0000_0003,
+    ))
+}
+
+/// What the demo seeded.
+pub struct DemoData {
+    pub tenant: TenantId,
+    pub store: StoreId,
+    pub location: LocationId,
+    pub variants: Vec<DemoVariant>,
+}
+
+/// "Already exists" from an earlier run is fine: the demo adds to what is there.
+fn tolerate_existing(
+    result: Result<optical_app::Receipt, AppError<TenancyError>>,
+) -> anyhow::Result<()> {
+    match result {
+        Ok(_) => Ok(()),
+        Err(AppError::Rejected(e)) if e.code().ends_with("_already_exists") => Ok(()),
+        Err(e) => Err(anyhow!("{e}")),
+    }
+}
+
+/// Seeds a single-brand tenant with a store, its back room, `frames` frames (each with 20
+/// units in stock) and a progressive lens.
+pub async fn seed_all(app: &App, frames: usize) -> anyhow::Result<DemoData> {
+    let tenant = demo_tenant();
+    let meta = metadata(tenant);
+    let create = TenantCommand::CreateTenant {
+        tenant_id: tenant,
+        name: TenantName::new("Lumen Optics (demo)")?,
+        kind: TenantKind::SingleBrand,
+        default_currency: "EUR".parse()?,
+        settings: TenantSettings::default(),
+    };
+    tolerate_existing(app.tenancy.tenant(create, &meta, None).await)?;
+    let (store, location) = (demo_store(), demo_location());
+    tolerate_existing(
+        app.tenancy
+            .open_store(
+                store,
+                StoreName::new("Lumen Optics Mitte")?,
+                StoreCode::new("BER-1")?,
+                None,
+                &meta,
+                None,
+            )
+            .await,
+    )?;
+    tolerate_existing(
+        app.tenancy
+            .add_location(
+                location,
+                store,
+                LocationName::new("Back room")?,
+                LocationKind::BackRoom,
+                &meta,
+                None,
+            )
+            .await,
+    )?;
+    let variants = seed(&app.catalog, tenant, frames).await?;
+    for variant in &variants {
+        app.inventory
+            .receive(
+                location,
+                variant.variant_id,
+                Quantity::new(20)?,
+                Some(ReceiptReference::new("DEMO-DELIVERY")?),
+                &meta,
+                None,
+            )
+            .await
+            .map_err(|e| anyhow!("receive stock: {e}"))?;
+    }
+    Ok(DemoData {
+        tenant,
+        store,
+        location,
+        variants,
+    })
 }
 
 fn metadata(tenant: TenantId) -> EventMetadata {
@@ -57,18 +157,19 @@ pub async fn seed(
             )?),
             fulfillment: ProductKind::Frame.fulfillment(),
         };
-        app.product(product_id, create, &metadata(tenant))
+        app.product(product_id, create, &metadata(tenant), None)
             .await
             .map_err(|e| anyhow!("create product: {e}"))?;
         app.product(
             product_id,
             ProductCommand::PublishProduct { tenant_id: tenant },
             &metadata(tenant),
+            None,
         )
         .await
         .map_err(|e| anyhow!("publish product: {e}"))?;
         let product = app
-            .product_ref(product_id)
+            .product_ref(tenant, product_id)
             .await
             .map_err(|e| anyhow!("{e}"))?
             .context("product just created")?;
@@ -93,7 +194,7 @@ pub async fn seed(
             price,
             compare_at_price: None,
         };
-        app.variant(variant_id, add, &metadata(tenant))
+        app.variant(variant_id, add, &metadata(tenant), None)
             .await
             .map_err(|e| anyhow!("add variant: {e}"))?;
         app.variant(
@@ -103,6 +204,7 @@ pub async fn seed(
                 product,
             },
             &metadata(tenant),
+            None,
         )
         .await
         .map_err(|e| anyhow!("publish variant: {e}"))?;
@@ -123,11 +225,11 @@ async fn seed_lens(app: &CatalogApp, tenant: TenantId, eur: Currency) -> anyhow:
         description: None,
         fulfillment: ProductKind::OphthalmicLens.fulfillment(),
     };
-    app.product(product_id, create, &metadata(tenant))
+    app.product(product_id, create, &metadata(tenant), None)
         .await
         .map_err(|e| anyhow!("create lens: {e}"))?;
     let product = app
-        .product_ref(product_id)
+        .product_ref(tenant, product_id)
         .await
         .map_err(|e| anyhow!("{e}"))?
         .context("lens just created")?;
@@ -147,7 +249,7 @@ async fn seed_lens(app: &CatalogApp, tenant: TenantId, eur: Currency) -> anyhow:
         price: Money::new(24_900, eur)?,
         compare_at_price: Some(Money::new(29_900, eur)?),
     };
-    app.variant(variant_id, add, &metadata(tenant))
+    app.variant(variant_id, add, &metadata(tenant), None)
         .await
         .map_err(|e| anyhow!("add lens variant: {e}"))?;
     Ok(())
@@ -179,7 +281,7 @@ pub async fn keep_repricing(
             compare_at_price: None,
         };
         if let Err(error) = app
-            .variant(variant.variant_id, command, &metadata(tenant))
+            .variant(variant.variant_id, command, &metadata(tenant), None)
             .await
         {
             tracing::warn!(%error, "demo price change failed");

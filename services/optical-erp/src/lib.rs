@@ -1,10 +1,9 @@
-//! The `optical-erp` binary's wiring: configuration, the application services that put
-//! aggregates on the event store, and each process (relay, demo writer, tail).
+//! The `optical-erp` binary's wiring: configuration and each process (API, relay, demo
+//! writer, tail); the application services themselves live in `optical-app`.
 //!
 //! Owns: how the library crates are put together, and process concerns (signals, logs).
 //! Must never: hold domain rules, SQL or Kafka protocol details — those live in the crates.
 
-pub mod catalog_app;
 pub mod config;
 pub mod demo;
 pub mod processes;

@@ -3,8 +3,7 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use optical_bus::contract;
 use optical_bus::SchemaCatalog;
-use optical_erp::catalog_app::CatalogApp;
-use optical_erp::config::{DatabaseArgs, KafkaArgs, RelayArgs};
+use optical_erp::config::{ApiArgs, DatabaseArgs, KafkaArgs, RelayArgs};
 use optical_erp::{demo, processes};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -51,7 +50,30 @@ enum Command {
         #[command(subcommand)]
         command: SchemasCommand,
     },
-    /// Write demo catalog data through the command side.
+    /// Serve the HTTP command API (and decide queued reservations).
+    Api {
+        #[command(flatten)]
+        db: DatabaseArgs,
+        #[command(flatten)]
+        api: ApiArgs,
+    },
+    /// Mint a development token (HS256 with AUTH_HS256_SECRET) and print it.
+    Token {
+        /// The shared secret the API verifies with.
+        #[arg(long, env = "AUTH_HS256_SECRET", hide_env_values = true)]
+        secret: String,
+        /// The tenant the token acts for (a UUIDv7); a new one when absent.
+        #[arg(long)]
+        tenant: Option<optical_kernel::TenantId>,
+        /// Scopes to grant (repeat the flag); every scope of the API when absent.
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        #[arg(long, default_value = "dev")]
+        subject: String,
+        #[arg(long, default_value_t = 8 * 3600)]
+        ttl_seconds: u64,
+    },
+    /// Write demo data (tenant, store, frames with stock, a lens) through the command side.
     Demo {
         #[command(flatten)]
         db: DatabaseArgs,
@@ -62,7 +84,7 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         reprice_every_ms: u64,
     },
-    /// Everything in one process for a laptop: migrate, topics, relay and the demo writer.
+    /// Everything in one process for a laptop: migrate, topics, relay, API and demo data.
     Dev {
         #[command(flatten)]
         db: DatabaseArgs,
@@ -70,6 +92,8 @@ enum Command {
         kafka: KafkaArgs,
         #[command(flatten)]
         relay: RelayArgs,
+        #[command(flatten)]
+        api: ApiArgs,
     },
 }
 
@@ -153,32 +177,86 @@ async fn main() -> anyhow::Result<()> {
                 .map(|_| ())
         }
         Command::Schemas { command } => schemas(command),
+        Command::Api { db, api } => {
+            migrate(&db).await?;
+            processes::run_api(&db, &api, None, processes::shutdown_signal()).await
+        }
+        Command::Token {
+            secret,
+            tenant,
+            scopes,
+            subject,
+            ttl_seconds,
+        } => {
+            let token = mint(&secret, tenant.unwrap_or_default(), scopes, subject, ttl_seconds)?;
+            println!("{token}");
+            Ok(())
+        }
         Command::Demo {
             db,
             frames,
             reprice_every_ms,
         } => {
             migrate(&db).await?;
-            let app = CatalogApp::new(optical_event_store::pool(
-                &db.database_url,
-                db.database_pool_size,
-            )?);
-            let variants = demo::seed(&app, demo::demo_tenant(), frames).await?;
+            let app = app(&db)?;
+            let data = demo::seed_all(&app, frames).await?;
             println!(
-                "wrote {} demo frames and one lens for tenant {}",
-                variants.len(),
-                demo::demo_tenant()
+                "wrote {} demo frames with stock and one lens for tenant {}",
+                data.variants.len(),
+                data.tenant
             );
             if reprice_every_ms > 0 {
                 tokio::select! {
-                    () = demo::keep_repricing(&app, demo::demo_tenant(), &variants, Duration::from_millis(reprice_every_ms)) => {}
+                    () = demo::keep_repricing(&app.catalog, data.tenant, &data.variants, Duration::from_millis(reprice_every_ms)) => {}
                     () = processes::shutdown_signal() => {}
                 }
             }
             Ok(())
         }
-        Command::Dev { db, kafka, relay } => dev(db, kafka, relay).await,
+        Command::Dev {
+            db,
+            kafka,
+            relay,
+            api,
+        } => dev(db, kafka, relay, api).await,
     }
+}
+
+fn app(db: &DatabaseArgs) -> anyhow::Result<optical_app::App> {
+    let pool = optical_event_store::pool(&db.database_url, db.database_pool_size)?;
+    Ok(optical_app::App::new(
+        pool,
+        std::sync::Arc::new(optical_kernel::SystemClock),
+    ))
+}
+
+/// Every scope an endpoint requires.
+fn all_scopes() -> Vec<String> {
+    let mut scopes: Vec<String> = optical_api::endpoints()
+        .iter()
+        .filter_map(|e| e.scope.map(str::to_owned))
+        .collect();
+    scopes.sort();
+    scopes.dedup();
+    scopes
+}
+
+fn mint(
+    secret: &str,
+    tenant_id: optical_kernel::TenantId,
+    scopes: Vec<String>,
+    subject: String,
+    ttl_seconds: u64,
+) -> anyhow::Result<String> {
+    let request = optical_api::auth::TokenRequest {
+        subject,
+        tenant_id,
+        scopes: if scopes.is_empty() { all_scopes() } else { scopes },
+        ttl: Duration::from_secs(ttl_seconds),
+        issuer: None,
+        audience: None,
+    };
+    Ok(optical_api::auth::mint_hs256(secret, &request)?)
 }
 
 async fn migrate(db: &DatabaseArgs) -> anyhow::Result<()> {
@@ -230,7 +308,15 @@ fn schemas(command: SchemasCommand) -> anyhow::Result<()> {
     }
 }
 
-async fn dev(db: DatabaseArgs, kafka: KafkaArgs, relay: RelayArgs) -> anyhow::Result<()> {
+/// The secret `dev` verifies tokens with when none is configured. Development only.
+const DEV_SECRET: &str = "optical-erp-dev-secret-change-me-0123456789";
+
+async fn dev(
+    db: DatabaseArgs,
+    kafka: KafkaArgs,
+    relay: RelayArgs,
+    mut api: ApiArgs,
+) -> anyhow::Result<()> {
     migrate(&db).await?;
     let topics = processes::apply_topics(&kafka).await?;
     for line in &topics {
@@ -244,25 +330,58 @@ async fn dev(db: DatabaseArgs, kafka: KafkaArgs, relay: RelayArgs) -> anyhow::Re
                 .await?;
         session.reset_checkpoint().await?;
     }
-    let app = CatalogApp::new(optical_event_store::pool(
-        &db.database_url,
-        db.database_pool_size,
-    )?);
-    let tenant = demo::demo_tenant();
-    let variants = demo::seed(&app, tenant, 12).await?;
+    let no_keys = api.auth.auth_hs256_secret.is_none()
+        && api.auth.auth_jwks_file.is_none()
+        && api.auth.auth_jwks_url.is_none();
+    if no_keys {
+        api.auth.auth_hs256_secret = Some(DEV_SECRET.to_owned());
+    }
+    let app = app(&db)?;
+    let data = demo::seed_all(&app, 12).await?;
+    let (ready, address) = tokio::sync::oneshot::channel();
+    let (stop_api, api_stopped) = tokio::sync::oneshot::channel::<()>();
+    let api_task = {
+        let (db, api) = (db.clone(), api.clone());
+        tokio::spawn(async move {
+            processes::run_api(&db, &api, Some(ready), async {
+                let _ = api_stopped.await;
+            })
+            .await
+        })
+    };
+    let address = address.await.context("the API did not start")?;
+    let secret = api.auth.auth_hs256_secret.clone().unwrap_or_default();
+    let token = mint(&secret, data.tenant, Vec::new(), "dev".into(), 8 * 3600)?;
+    let base = format!("http://{address}/api/v1");
+    let variant = data
+        .variants
+        .first()
+        .map(|v| v.variant_id.to_string())
+        .unwrap_or_default();
     let topic = format!("{}optical.catalog.v1", kafka.kafka_topic_prefix);
     println!();
-    println!("Optical ERP dev: relay running, demo writer re-pricing a frame every 2 s.");
+    println!("Optical ERP dev: API, relay and reservation workers running; a frame is re-priced every 2 s.");
+    println!("  API:      {base}   (OpenAPI: {base}/openapi.json)");
     println!("  database: {}", db.database_url);
     println!("  broker:   {}", kafka.kafka_brokers);
+    println!("  tenant:   {} (store {}, location {})", data.tenant, data.store, data.location);
+    println!();
+    println!("Reserve a demo frame (token valid 8 h, every scope):");
+    println!("  export TOKEN={token}");
+    println!(
+        "  curl -s -X POST {base}/inventory/reservations -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' -H \"Idempotency-Key: $(uuidgen || date +%s%N)\" -d '{{\"location_id\":\"{}\",\"variant_id\":\"{variant}\",\"quantity\":1}}'",
+        data.location
+    );
     println!("Watch the catalog topic as a partner would:");
     println!("  cargo run -q -p optical-erp -- events tail --kafka-brokers {} --topic {topic} --from-beginning", kafka.kafka_brokers);
     println!("Ctrl-C stops everything.");
     // The relay owns the shutdown signal so that it flushes what it sent before exiting.
     tokio::select! {
         result = processes::run_relay(&db.database_url, &kafka, &relay, processes::shutdown_signal()) => result?,
-        () = demo::keep_repricing(&app, tenant, &variants, Duration::from_secs(2)) => {}
+        () = demo::keep_repricing(&app.catalog, data.tenant, &data.variants, Duration::from_secs(2)) => {}
     }
+    let _ = stop_api.send(());
+    api_task.await??;
     println!("stopped");
     Ok(())
 }

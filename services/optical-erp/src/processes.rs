@@ -123,3 +123,57 @@ pub async fn shutdown_signal() {
         () = term => {}
     }
 }
+
+/// The HTTP API with the reservation workers, until `shutdown` resolves. `ready` receives
+/// the bound address once the server accepts connections.
+pub async fn run_api(
+    db: &crate::config::DatabaseArgs,
+    api: &crate::config::ApiArgs,
+    ready: Option<tokio::sync::oneshot::Sender<std::net::SocketAddr>>,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let pool = optical_event_store::pool(&db.database_url, db.database_pool_size)?;
+    let clock: Arc<dyn optical_kernel::Clock> = Arc::new(optical_kernel::SystemClock);
+    let app = optical_app::App::new(pool.clone(), clock.clone());
+    let authenticator = optical_api::auth::Authenticator::new(api.auth.auth_config()?)
+        .await
+        .context("setting up authentication")?;
+    let state = Arc::new(optical_api::ApiState {
+        app: app.clone(),
+        idempotency: optical_event_store::IdempotencyRecords::new(pool),
+        clock,
+        reservation_wait: Duration::from_millis(api.api_reservation_wait_ms),
+    });
+    let workers = (api.workers.reservation_workers > 0).then(|| {
+        optical_app::ReservationWorkers::spawn(
+            app.inventory.clone(),
+            db.database_url.clone(),
+            optical_api::reservation_responder(),
+            api.workers.worker_config(),
+        )
+    });
+    let listener = std::net::TcpListener::bind(&api.api_bind)
+        .with_context(|| format!("binding {}", api.api_bind))?;
+    let address = listener.local_addr()?;
+    let config = optical_api::ApiConfig {
+        max_body_bytes: api.api_max_body_bytes,
+        workers: api.api_workers,
+    };
+    let server = optical_api::serve(listener, state, Arc::new(authenticator), &config)?;
+    let handle = server.handle();
+    tracing::info!(%address, "API listening");
+    if let Some(ready) = ready {
+        let _ = ready.send(address);
+    }
+    let result = tokio::select! {
+        result = server => result.context("API server"),
+        () = shutdown => {
+            handle.stop(true).await;
+            Ok(())
+        }
+    };
+    if let Some(workers) = workers {
+        workers.stop().await;
+    }
+    result
+}

@@ -1,6 +1,6 @@
 //! The binary as operators and partners use it: `topics apply` and `events tail`.
 use crate::helpers::*;
-use optical_erp::catalog_app::CatalogApp;
+use optical_app::CatalogApp;
 use optical_kernel::TenantId;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use std::process::Command;
@@ -62,7 +62,7 @@ async fn topics_apply_creates_each_topic_with_its_partitions_and_is_idempotent()
 async fn events_tail_prints_one_json_line_per_message_with_headers_and_decoded_body() {
     let pipeline = spawn_pipeline().await;
     let tenant = TenantId::new();
-    let app = CatalogApp::new(pipeline.db.pool(2));
+    let app = crate::helpers::catalog_app(pipeline.db.pool(2));
     let variant = add_variant(&app, tenant).await;
     change_price(&app, tenant, variant, 0).await;
     let collector = Collector::start(&pipeline, &[pipeline.topic("catalog")]);

@@ -3,7 +3,7 @@ use crate::helpers::{add_variant, change_price, metadata};
 use cqrs_es::persist::{PersistedEventRepository, PersistedEventStore, SerializedEvent};
 use cqrs_es::{AggregateContext, AggregateError, CqrsFramework, EventStore};
 use optical_catalog::{Variant, VariantCommand};
-use optical_erp::catalog_app::CatalogApp;
+use optical_app::CatalogApp;
 use optical_event_store::PgEventRepository;
 use optical_kernel::{Currency, Money, TenantId};
 use optical_testkit::TestDatabase;
@@ -16,7 +16,7 @@ fn price(amount: i64) -> Money {
 async fn appended_events_load_back_in_order_and_snapshots_shortcut_the_replay() {
     let db = TestDatabase::create().await;
     let tenant = TenantId::new();
-    let app = CatalogApp::new(db.pool(4));
+    let app = crate::helpers::catalog_app(db.pool(4));
     let variant = add_variant(&app, tenant).await;
     let repo = PgEventRepository::new(db.pool(4));
     let snapshotting = CqrsFramework::new(
@@ -99,7 +99,7 @@ async fn appended_events_load_back_in_order_and_snapshots_shortcut_the_replay() 
 async fn two_concurrent_appends_at_the_same_version_one_wins_the_other_conflicts() {
     let db = TestDatabase::create().await;
     let tenant = TenantId::new();
-    let app = CatalogApp::new(db.pool(4));
+    let app = crate::helpers::catalog_app(db.pool(4));
     let variant = add_variant(&app, tenant).await;
     let store =
         PersistedEventStore::<_, Variant>::new_event_store(PgEventRepository::new(db.pool(4)));
@@ -161,7 +161,7 @@ async fn two_concurrent_appends_at_the_same_version_one_wins_the_other_conflicts
 #[tokio::test]
 async fn a_command_for_another_tenant_than_its_metadata_is_refused_before_any_write() {
     let db = TestDatabase::create().await;
-    let app = CatalogApp::new(db.pool(2));
+    let app = crate::helpers::catalog_app(db.pool(2));
     let (caller, other) = (TenantId::new(), TenantId::new());
     let variant = add_variant(&app, caller).await;
     let command = VariantCommand::ChangeVariantPrice {
@@ -170,13 +170,13 @@ async fn a_command_for_another_tenant_than_its_metadata_is_refused_before_any_wr
         compare_at_price: None,
     };
     let error = app
-        .variant(variant, command, &metadata(caller))
+        .variant(variant, command, &metadata(caller), None)
         .await
         .unwrap_err();
     assert!(
         matches!(
             error,
-            optical_erp::catalog_app::CatalogAppError::TenantMismatch { .. }
+            optical_app::AppError::TenantMismatch { .. }
         ),
         "{error}"
     );
@@ -229,7 +229,7 @@ async fn a_stale_cached_aggregate_is_reloaded_instead_of_overwriting_another_ins
     let db = TestDatabase::create().await;
     let tenant = TenantId::new();
     // Two application instances, each with its own aggregate cache, on one database.
-    let (first, second) = (CatalogApp::new(db.pool(2)), CatalogApp::new(db.pool(2)));
+    let (first, second) = (crate::helpers::catalog_app(db.pool(2)), crate::helpers::catalog_app(db.pool(2)));
     let variant = add_variant(&first, tenant).await;
     change_price(&first, tenant, variant, 0).await; // first's cache: version 2
     change_price(&second, tenant, variant, 1).await; // second moves the stream to 3
@@ -239,11 +239,12 @@ async fn a_stale_cached_aggregate_is_reloaded_instead_of_overwriting_another_ins
         price: price(30_000),
         compare_at_price: None,
     };
-    let version = first
-        .variant(variant, command, &metadata(tenant))
+    let receipt = first
+        .variant(variant, command, &metadata(tenant), None)
         .await
         .expect("decided again on fresh state");
-    assert_eq!(version, Some(4));
+    assert_eq!(receipt.version, 4);
+    assert!(receipt.position.is_some());
     assert_eq!(
         stream_sequences(&db, &variant.to_string()).await,
         [1, 2, 3, 4]
@@ -254,7 +255,7 @@ async fn a_stale_cached_aggregate_is_reloaded_instead_of_overwriting_another_ins
 async fn a_command_that_looks_like_a_no_op_on_stale_cache_is_decided_on_fresh_state() {
     let db = TestDatabase::create().await;
     let tenant = TenantId::new();
-    let (first, second) = (CatalogApp::new(db.pool(2)), CatalogApp::new(db.pool(2)));
+    let (first, second) = (crate::helpers::catalog_app(db.pool(2)), crate::helpers::catalog_app(db.pool(2)));
     let variant = add_variant(&first, tenant).await; // price 10 000, cached by `first`
     let command = |amount| VariantCommand::ChangeVariantPrice {
         tenant_id: tenant,
@@ -262,16 +263,16 @@ async fn a_command_that_looks_like_a_no_op_on_stale_cache_is_decided_on_fresh_st
         compare_at_price: None,
     };
     second
-        .variant(variant, command(12_000), &metadata(tenant))
+        .variant(variant, command(12_000), &metadata(tenant), None)
         .await
         .unwrap();
 
     // To `first`'s stale cache, 10 000 is the current price; the log says 12 000.
-    let version = first
-        .variant(variant, command(10_000), &metadata(tenant))
+    let receipt = first
+        .variant(variant, command(10_000), &metadata(tenant), None)
         .await
         .unwrap();
-    assert_eq!(version, Some(3), "the change back to 10 000 was recorded");
+    assert_eq!(receipt.version, 3, "the change back to 10 000 was recorded");
     let repo = PgEventRepository::new(db.pool(1));
     let last = repo
         .get_events::<Variant>(&variant.to_string())

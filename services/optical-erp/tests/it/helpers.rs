@@ -7,7 +7,7 @@ use optical_catalog::{
     ProductId, ProductKind, ProductRef, PublicationStatus, Sku, VariantAttributes, VariantCommand,
     VariantId,
 };
-use optical_erp::catalog_app::CatalogApp;
+use optical_app::CatalogApp;
 use optical_kernel::{Currency, EventMetadata, Money, TenantId};
 use optical_testkit::{TestBroker, TestDatabase};
 use rdkafka::consumer::{Consumer, StreamConsumer};
@@ -338,7 +338,7 @@ pub async fn add_variant(app: &CatalogApp, tenant: TenantId) -> VariantId {
         price: eur(10_000),
         compare_at_price: None,
     };
-    app.variant(variant_id, command, &metadata(tenant))
+    app.variant(variant_id, command, &metadata(tenant), None)
         .await
         .unwrap();
     variant_id
@@ -351,7 +351,12 @@ pub async fn change_price(app: &CatalogApp, tenant: TenantId, variant: VariantId
         price: eur(10_001 + (round % 2) as i64),
         compare_at_price: None,
     };
-    app.variant(variant, command, &metadata(tenant))
+    app.variant(variant, command, &metadata(tenant), None)
         .await
         .unwrap();
+}
+
+/// The catalog use cases over `pool`, as the API wires them.
+pub fn catalog_app(pool: optical_event_store::Pool) -> std::sync::Arc<CatalogApp> {
+    optical_app::App::new(pool, std::sync::Arc::new(optical_kernel::SystemClock)).catalog
 }

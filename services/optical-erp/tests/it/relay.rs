@@ -1,7 +1,7 @@
 //! The relay against real PostgreSQL and a real broker: gap-free, ordered, crash-safe,
 //! one active instance, and patient through broker outages.
 use crate::helpers::*;
-use optical_erp::catalog_app::CatalogApp;
+use optical_app::CatalogApp;
 use optical_kernel::TenantId;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -82,7 +82,7 @@ async fn eight_writers_and_a_long_transaction_arrive_complete_in_order_without_g
     .await
     .unwrap();
 
-    let app = Arc::new(CatalogApp::new(pipeline.db.pool(8)));
+    let app = crate::helpers::catalog_app(pipeline.db.pool(8));
     write_concurrently(app, tenant, 8, 200, 2_000).await;
     held.batch_execute("COMMIT").await.unwrap();
 
@@ -103,7 +103,7 @@ async fn eight_writers_and_a_long_transaction_arrive_complete_in_order_without_g
 async fn a_relay_killed_mid_batch_and_restarted_loses_nothing_and_repeats_only_same_ids() {
     let pipeline = spawn_pipeline().await;
     let tenant = TenantId::new();
-    let app = Arc::new(CatalogApp::new(pipeline.db.pool(8)));
+    let app = crate::helpers::catalog_app(pipeline.db.pool(8));
     write_concurrently(app, tenant, 4, 40, 1_500).await;
     let expected = last_sequences(&pipeline).await;
     let total = expected.values().sum::<u64>() as usize;
@@ -128,7 +128,7 @@ async fn a_relay_killed_mid_batch_and_restarted_loses_nothing_and_repeats_only_s
 async fn a_standby_relay_waits_and_takes_over_within_seconds_when_the_active_one_dies() {
     let pipeline = spawn_pipeline().await;
     let tenant = TenantId::new();
-    let app = CatalogApp::new(pipeline.db.pool(4));
+    let app = crate::helpers::catalog_app(pipeline.db.pool(4));
     let collector = Collector::start(&pipeline, &[pipeline.topic("catalog")]);
 
     let mut active = spawn_relay_process(&pipeline, "alpha", 100);
@@ -177,7 +177,7 @@ async fn a_standby_relay_waits_and_takes_over_within_seconds_when_the_active_one
 async fn events_written_during_a_broker_outage_all_arrive_after_it() {
     let pipeline = spawn_pipeline().await;
     let tenant = TenantId::new();
-    let app = CatalogApp::new(pipeline.db.pool(4));
+    let app = crate::helpers::catalog_app(pipeline.db.pool(4));
     let collector = Collector::start(&pipeline, &[pipeline.topic("catalog")]);
     let _relay = spawn_relay_task(&pipeline, relay_config(&pipeline, "patient"));
     let variant = add_variant(&app, tenant).await;
@@ -209,7 +209,7 @@ async fn with_a_finite_message_timeout_a_fenced_producer_is_replaced_and_nothing
     // the producer never sends again, so the publisher must notice and replace it.
     pipeline.kafka.message_timeout_ms = 1_000;
     let tenant = TenantId::new();
-    let app = CatalogApp::new(pipeline.db.pool(4));
+    let app = crate::helpers::catalog_app(pipeline.db.pool(4));
     let collector = Collector::start(&pipeline, &[pipeline.topic("catalog")]);
     let _relay = spawn_relay_task(&pipeline, relay_config(&pipeline, "impatient"));
     let variant = add_variant(&app, tenant).await;
@@ -251,7 +251,7 @@ async fn an_event_without_a_contract_is_dead_lettered_and_the_relay_moves_on() {
         )
         .await
         .unwrap();
-    let app = CatalogApp::new(pipeline.db.pool(2));
+    let app = crate::helpers::catalog_app(pipeline.db.pool(2));
     let variant = add_variant(&app, tenant).await;
 
     let dead_letters =
