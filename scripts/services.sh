@@ -2,7 +2,8 @@
 # Makes the local services this project needs available, installing what is missing:
 #   - PostgreSQL on 127.0.0.1:5432 (started if installed but stopped; installed from Debian if absent)
 #   - tansu 0.6.0, the Kafka-protocol broker (cargo install, exact version, `dynostore` feature)
-#   - Python's fastavro, the independent Avro decoder used by the contract tests
+#   - Python's fastavro, the independent Avro decoder used by the contract tests, and
+#     openapi-spec-validator, the OpenAPI 3 validator the API tests run on /api/v1/openapi.json
 # With `--broker`, also starts a long-lived dev broker on 127.0.0.1:${KAFKA_PORT:-19092}.
 # Idempotent: anything already present at the right version is left alone.
 set -euo pipefail
@@ -11,6 +12,7 @@ TANSU_VERSION=0.6.0
 TANSU_ROOT="${TANSU_ROOT:-$HOME/.local/tansu-$TANSU_VERSION}"
 export TANSU_BIN="$TANSU_ROOT/bin/tansu"
 FASTAVRO_VERSION=1.13.1
+OPENAPI_VALIDATOR_VERSION=0.9.0
 PG_HOST=127.0.0.1
 PG_PORT=5432
 
@@ -64,12 +66,15 @@ ensure_build_tools() {
   fi
 }
 
-ensure_fastavro() {
-  if python3 -c "import fastavro, sys; sys.exit(fastavro.__version__ != '$FASTAVRO_VERSION')" 2>/dev/null; then
-    return
+ensure_python_tools() {
+  if ! python3 -c "import fastavro, sys; sys.exit(fastavro.__version__ != '$FASTAVRO_VERSION')" 2>/dev/null; then
+    log "installing fastavro $FASTAVRO_VERSION"
+    python3 -m pip install -q "fastavro==$FASTAVRO_VERSION" >&2
   fi
-  log "installing fastavro $FASTAVRO_VERSION"
-  python3 -m pip install -q "fastavro==$FASTAVRO_VERSION" >&2
+  if ! python3 -c "import importlib.metadata as m, sys; sys.exit(m.version('openapi-spec-validator') != '$OPENAPI_VALIDATOR_VERSION')" 2>/dev/null; then
+    log "installing openapi-spec-validator $OPENAPI_VALIDATOR_VERSION"
+    python3 -m pip install -q "openapi-spec-validator==$OPENAPI_VALIDATOR_VERSION" >&2
+  fi
 }
 
 start_dev_broker() {
@@ -96,7 +101,7 @@ cd "$(dirname "$0")/.."
 ensure_build_tools
 ensure_postgres
 ensure_tansu
-ensure_fastavro
+ensure_python_tools
 if [ "${1:-}" = "--broker" ]; then
   start_dev_broker
 fi

@@ -27,7 +27,13 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
             .headers()
             .get(actix_web::http::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+            .map(|v| {
+                v.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase()
+            })
             .is_some_and(|v| v == "application/json" || v.ends_with("+json"));
         let bytes = web::Bytes::from_request(req, payload);
         Box::pin(async move {
@@ -83,20 +89,29 @@ fn json_problem(path: &str, inner: &serde_json::Error) -> ApiError {
         Category::Data if message.starts_with("unknown field") => ("invalid_body", "unknown_field"),
         Category::Data => ("invalid_body", "invalid_value"),
     };
-    let mut field = path.to_owned();
+    // A syntax error has no field: it is the body as a whole (the message says where).
+    let mut field = if code == "malformed_json" {
+        String::new()
+    } else {
+        path.to_owned()
+    };
     if let Some(name) = missing {
         field = format!("{field}/{}", escape(name));
     }
     if field.is_empty() {
         field.push('/');
     }
+    let message = if code == "malformed_json" {
+        message.clone()
+    } else {
+        strip_position(&message)
+    };
     let detail = if code == "malformed_json" {
         format!("the body is not valid JSON: {message}")
     } else {
         format!("the body does not have the expected shape: {message}")
     };
-    ApiError::bad_request(code, detail)
-        .with_errors(vec![FieldError::new(field, kind, strip_position(&message))])
+    ApiError::bad_request(code, detail).with_errors(vec![FieldError::new(field, kind, message)])
 }
 
 /// serde_json appends " at line 1 column 17"; the pointer says where already.
@@ -168,5 +183,7 @@ pub fn path_id<T: FromStr>(req: &HttpRequest, name: &str, what: &str) -> Result<
     req.match_info()
         .get(name)
         .and_then(|raw| raw.parse().ok())
-        .ok_or_else(|| ApiError::not_found(&format!("{what}_not_found"), format!("{what} not found")))
+        .ok_or_else(|| {
+            ApiError::not_found(&format!("{what}_not_found"), format!("{what} not found"))
+        })
 }

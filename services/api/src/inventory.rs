@@ -165,11 +165,26 @@ async fn receive(
     };
     let meta = caller.metadata(state.clock.now());
     let app = state.app.inventory.clone();
-    run_command(&state, &req, caller.tenant_id(), key, &body.raw, StatusCode::OK, |idem| async move {
-        app.receive(location_id, variant_id, quantity, reference, &meta, idem.as_ref())
+    run_command(
+        &state,
+        &req,
+        caller.tenant_id(),
+        key,
+        &body.raw,
+        StatusCode::OK,
+        |idem| async move {
+            app.receive(
+                location_id,
+                variant_id,
+                quantity,
+                reference,
+                &meta,
+                idem.as_ref(),
+            )
             .await
             .map_err(app_error)
-    })
+        },
+    )
     .await
 }
 
@@ -197,11 +212,27 @@ async fn adjust(
     };
     let meta = caller.metadata(state.clock.now());
     let app = state.app.inventory.clone();
-    run_command(&state, &req, caller.tenant_id(), key, &body.raw, StatusCode::OK, |idem| async move {
-        app.adjust(location_id, variant_id, delta, reason, note, &meta, idem.as_ref())
+    run_command(
+        &state,
+        &req,
+        caller.tenant_id(),
+        key,
+        &body.raw,
+        StatusCode::OK,
+        |idem| async move {
+            app.adjust(
+                location_id,
+                variant_id,
+                delta,
+                reason,
+                note,
+                &meta,
+                idem.as_ref(),
+            )
             .await
             .map_err(app_error)
-    })
+        },
+    )
     .await
 }
 
@@ -223,7 +254,7 @@ async fn stock_level(state: web::Data<ApiState>, caller: Caller, req: HttpReques
             expires_at: r.expires_at,
         })
         .collect();
-    reservations.sort_by(|a, b| a.expires_at.cmp(&b.expires_at));
+    reservations.sort_by_key(|r| r.expires_at);
     Ok(HttpResponse::Ok().json(StockLevelView {
         location_id: location_id.to_string(),
         variant_id: variant_id.to_string(),
@@ -260,12 +291,21 @@ async fn reserve(
     let quantity = f.check("/quantity", Quantity::new(b.quantity));
     if let Some(ttl) = b.ttl_seconds {
         if !(60..=86_400).contains(&ttl) {
-            f.reject("/ttl_seconds", "out_of_range", "must be between 60 and 86400 seconds");
+            f.reject(
+                "/ttl_seconds",
+                "out_of_range",
+                "must be between 60 and 86400 seconds",
+            );
         }
     }
-    let (Some(location_id), Some(variant_id), Some(cart_id), Some(reservation_id), Some(_), true) =
-        (location_id, variant_id, cart_id, reservation_id, quantity, f.is_empty())
-    else {
+    let (Some(location_id), Some(variant_id), Some(cart_id), Some(reservation_id), Some(_), true) = (
+        location_id,
+        variant_id,
+        cart_id,
+        reservation_id,
+        quantity,
+        f.is_empty(),
+    ) else {
         return Err(f.error());
     };
     let new = NewReservation {
@@ -326,11 +366,19 @@ async fn release(
     let reservation_id: ReservationId = path_id(&req, "reservation_id", "reservation")?;
     let meta = caller.metadata(state.clock.now());
     let app = state.app.inventory.clone();
-    run_command(&state, &req, caller.tenant_id(), key, &[], StatusCode::OK, |idem| async move {
-        app.release(reservation_id, &meta, idem.as_ref())
-            .await
-            .map_err(app_error)
-    })
+    run_command(
+        &state,
+        &req,
+        caller.tenant_id(),
+        key,
+        &[],
+        StatusCode::OK,
+        |idem| async move {
+            app.release(reservation_id, &meta, idem.as_ref())
+                .await
+                .map_err(app_error)
+        },
+    )
     .await
 }
 
@@ -348,48 +396,65 @@ async fn commit(
     };
     let meta = caller.metadata(state.clock.now());
     let app = state.app.inventory.clone();
-    run_command(&state, &req, caller.tenant_id(), key, &body.raw, StatusCode::OK, |idem| async move {
-        app.commit(reservation_id, order_id, &meta, idem.as_ref())
-            .await
-            .map_err(app_error)
-    })
+    run_command(
+        &state,
+        &req,
+        caller.tenant_id(),
+        key,
+        &body.raw,
+        StatusCode::OK,
+        |idem| async move {
+            app.commit(reservation_id, order_id, &meta, idem.as_ref())
+                .await
+                .map_err(app_error)
+        },
+    )
     .await
 }
 
-fn problem_body(error: &ApiError) -> StoredResponse {
+fn problem_body(error: &ApiError, trace_id: Option<&str>) -> StoredResponse {
+    let mut problem = error.to_problem();
+    problem.trace_id = trace_id.map(str::to_owned);
     StoredResponse {
         status: error.status.as_u16(),
-        body: serde_json::to_value(error.to_problem()).unwrap_or_default(),
+        body: serde_json::to_value(problem).unwrap_or_default(),
     }
 }
 
 /// How the reservation workers answer queued requests: the same bodies the endpoint would.
 pub fn reservation_responder() -> Responder {
-    Arc::new(|answer: &ReservationAnswer| match answer {
-        ReservationAnswer::Decided {
-            request,
-            result: Ok(outcome),
-        } => StoredResponse {
-            status: StatusCode::CREATED.as_u16(),
-            body: serde_json::to_value(ReservationCreated {
-                reservation_id: request.reservation_id.to_string(),
-                cart_id: request.cart_id.to_string(),
-                location_id: request.location_id.to_string(),
-                variant_id: request.variant_id.to_string(),
-                quantity: request.quantity,
-                expires_at: outcome.expires_at,
-                version: outcome.receipt.version as u64,
-                consistency_token: outcome.receipt.position.map(|p| p.to_string()),
-            })
-            .unwrap_or_default(),
+    Arc::new(
+        |answer: &ReservationAnswer, trace_id: Option<&str>| match answer {
+            ReservationAnswer::Decided {
+                request,
+                result: Ok(outcome),
+            } => StoredResponse {
+                status: StatusCode::CREATED.as_u16(),
+                body: serde_json::to_value(ReservationCreated {
+                    reservation_id: request.reservation_id.to_string(),
+                    cart_id: request.cart_id.to_string(),
+                    location_id: request.location_id.to_string(),
+                    variant_id: request.variant_id.to_string(),
+                    quantity: request.quantity,
+                    expires_at: outcome.expires_at,
+                    version: outcome.receipt.version as u64,
+                    consistency_token: outcome.receipt.position.map(|p| p.to_string()),
+                })
+                .unwrap_or_default(),
+            },
+            ReservationAnswer::Decided {
+                result: Err(rejection),
+                ..
+            } => problem_body(
+                &ApiError::new(rejection.status(), rejection.code(), rejection),
+                trace_id,
+            ),
+            ReservationAnswer::KeyReused => problem_body(&key_reused(), trace_id),
+            ReservationAnswer::Unreadable(reason) => {
+                problem_body(&ApiError::internal(reason), trace_id)
+            }
         },
-        ReservationAnswer::Decided {
-            result: Err(rejection),
-            ..
-        } => problem_body(&ApiError::new(rejection.status(), rejection.code(), rejection)),
-        ReservationAnswer::KeyReused => problem_body(&key_reused()),
-        ReservationAnswer::Unreadable(reason) => problem_body(&ApiError::internal(reason)),
-    })
+    )
 }
 
 fn problem(status: u16, description: &'static str) -> Response {
@@ -407,8 +472,14 @@ fn accepted(description: &'static str) -> Vec<Response> {
             description,
             body: Some(schema::<CommandAccepted>),
         },
-        problem(404, "Unknown location, variant or reservation (also another tenant's)"),
-        problem(409, "The stock level does not allow this (e.g. not enough units)"),
+        problem(
+            404,
+            "Unknown location, variant or reservation (also another tenant's)",
+        ),
+        problem(
+            409,
+            "The stock level does not allow this (e.g. not enough units)",
+        ),
     ]
 }
 
@@ -453,7 +524,10 @@ pub fn endpoints() -> Vec<Endpoint> {
                     description: "The stock level",
                     body: Some(schema::<StockLevelView>),
                 },
-                problem(404, "No stock was ever received here (or another tenant's ids)"),
+                problem(
+                    404,
+                    "No stock was ever received here (or another tenant's ids)",
+                ),
             ],
             route: || web::route().to(stock_level),
         },
@@ -478,7 +552,10 @@ pub fn endpoints() -> Vec<Endpoint> {
                     body: Some(schema::<ReservationPending>),
                 },
                 problem(404, "Unknown location or variant (also another tenant's)"),
-                problem(409, "Out of stock (`out_of_stock`) or the reservation id is taken"),
+                problem(
+                    409,
+                    "Out of stock (`out_of_stock`) or the reservation id is taken",
+                ),
             ],
             route: || web::route().to(reserve),
         },

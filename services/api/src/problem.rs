@@ -132,11 +132,7 @@ impl ApiError {
     pub fn to_problem(&self) -> Problem {
         Problem {
             type_uri: format!("urn:optical-erp:problem:{}", self.code),
-            title: self
-                .status
-                .canonical_reason()
-                .unwrap_or("Error")
-                .to_owned(),
+            title: self.status.canonical_reason().unwrap_or("Error").to_owned(),
             status: self.status.as_u16(),
             code: self.code.clone(),
             detail: self.detail.clone(),
@@ -160,9 +156,14 @@ impl ResponseError for ApiError {
     fn error_response(&self) -> HttpResponse {
         let mut response = problem_response(&self.to_problem());
         if self.status == StatusCode::UNAUTHORIZED {
-            let challenge = format!("Bearer error=\"invalid_token\", error_description=\"{}\"", self.code);
+            let challenge = format!(
+                "Bearer error=\"invalid_token\", error_description=\"{}\"",
+                self.code
+            );
             if let Ok(value) = HeaderValue::from_str(&challenge) {
-                response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, value);
             }
         }
         response

@@ -94,7 +94,10 @@ fn operation(endpoint: &Endpoint, generator: &mut SchemaGenerator) -> Value {
         }
         responses.insert(response.status.to_string(), value);
     }
-    let mut problems = vec![(400, "Malformed input (JSON syntax, wrong types, missing fields)")];
+    let mut problems = vec![(
+        400,
+        "Malformed input (JSON syntax, wrong types, missing fields)",
+    )];
     if endpoint.scope.is_some() {
         problems.push((401, "Missing, malformed, expired or badly signed token"));
         problems.push((403, "The token lacks the required scope"));
@@ -102,7 +105,10 @@ fn operation(endpoint: &Endpoint, generator: &mut SchemaGenerator) -> Value {
     if endpoint.request.is_some() {
         problems.push((413, "The body is larger than allowed"));
         problems.push((415, "The body is not JSON"));
-        problems.push((422, "Invalid field values, or an idempotency key reused with another request"));
+        problems.push((
+            422,
+            "Invalid field values, or an idempotency key reused with another request",
+        ));
     }
     for (status, description) in problems {
         responses

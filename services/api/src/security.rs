@@ -66,7 +66,9 @@ impl FromRequest for Caller {
                     .ok()
                     .and_then(|v| {
                         let (scheme, token) = v.split_once(' ')?;
-                        scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned())
+                        scheme
+                            .eq_ignore_ascii_case("bearer")
+                            .then(|| token.trim().to_owned())
                     })
                     .filter(|t| !t.is_empty())
             });
@@ -97,7 +99,10 @@ impl FromRequest for Caller {
                 }
                 Some(Some(token)) => token,
             };
-            let principal = auth.authenticate(&token).await.map_err(|e| auth_error(&e))?;
+            let principal = auth
+                .authenticate(&token)
+                .await
+                .map_err(|e| auth_error(&e))?;
             if !principal.has_scope(scope) {
                 return Err(ApiError::forbidden(scope));
             }

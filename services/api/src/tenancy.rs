@@ -11,8 +11,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use optical_kernel::{Currency, LocationId, StoreId, VendorId};
 use optical_tenancy::{
     CommissionRate, LocaleTag, LocationCommand, LocationKind, LocationName, StoreCode,
-    StoreCommand, StoreName, SuspensionReason, TenancyError, TenantCommand, TenantKind,
-    TenantName, TenantSettings, VendorCommand, VendorName,
+    StoreCommand, StoreName, SuspensionReason, TenancyError, TenantCommand, TenantKind, TenantName,
+    TenantSettings, VendorCommand, VendorName,
 };
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -163,7 +163,16 @@ async fn create_tenant(
         default_currency,
         settings,
     };
-    tenant_command(state, caller, req, key, &body.raw, StatusCode::CREATED, command).await
+    tenant_command(
+        state,
+        caller,
+        req,
+        key,
+        &body.raw,
+        StatusCode::CREATED,
+        command,
+    )
+    .await
 }
 
 async fn tenant_command(
@@ -177,9 +186,19 @@ async fn tenant_command(
 ) -> Api {
     let meta = caller.metadata(state.clock.now());
     let app = state.app.tenancy.clone();
-    run_command(&state, &req, caller.tenant_id(), key, raw, success, |idem| async move {
-        app.tenant(command, &meta, idem.as_ref()).await.map_err(app_error)
-    })
+    run_command(
+        &state,
+        &req,
+        caller.tenant_id(),
+        key,
+        raw,
+        success,
+        |idem| async move {
+            app.tenant(command, &meta, idem.as_ref())
+                .await
+                .map_err(app_error)
+        },
+    )
     .await
 }
 
@@ -230,18 +249,29 @@ async fn open_store(
     let b = &body.value;
     let name = f.check("/name", StoreName::new(&b.name));
     let code = f.check("/code", StoreCode::new(&b.code));
-    let vendor = f.check_opt("/vendor_id", b.vendor_id.as_deref().map(str::parse::<VendorId>));
+    let vendor = f.check_opt(
+        "/vendor_id",
+        b.vendor_id.as_deref().map(str::parse::<VendorId>),
+    );
     let (Some(name), Some(code), Some(vendor_id)) = (name, code, vendor) else {
         return Err(f.error());
     };
     let meta = caller.metadata(state.clock.now());
     let app = state.app.tenancy.clone();
     let store_id = StoreId::new();
-    run_command(&state, &req, caller.tenant_id(), key, &body.raw, StatusCode::CREATED, |idem| async move {
-        app.open_store(store_id, name, code, vendor_id, &meta, idem.as_ref())
-            .await
-            .map_err(app_error)
-    })
+    run_command(
+        &state,
+        &req,
+        caller.tenant_id(),
+        key,
+        &body.raw,
+        StatusCode::CREATED,
+        |idem| async move {
+            app.open_store(store_id, name, code, vendor_id, &meta, idem.as_ref())
+                .await
+                .map_err(app_error)
+        },
+    )
     .await
 }
 
@@ -256,11 +286,19 @@ async fn store_command(
     let store_id: StoreId = path_id(&req, "store_id", "store")?;
     let meta = caller.metadata(state.clock.now());
     let app = state.app.tenancy.clone();
-    run_command(&state, &req, caller.tenant_id(), key, raw, StatusCode::OK, |idem| async move {
-        app.store(store_id, command, &meta, idem.as_ref())
-            .await
-            .map_err(app_error)
-    })
+    run_command(
+        &state,
+        &req,
+        caller.tenant_id(),
+        key,
+        raw,
+        StatusCode::OK,
+        |idem| async move {
+            app.store(store_id, command, &meta, idem.as_ref())
+                .await
+                .map_err(app_error)
+        },
+    )
     .await
 }
 
@@ -315,11 +353,19 @@ async fn add_location(
     let meta = caller.metadata(state.clock.now());
     let app = state.app.tenancy.clone();
     let location_id = LocationId::new();
-    run_command(&state, &req, caller.tenant_id(), key, &body.raw, StatusCode::CREATED, |idem| async move {
-        app.add_location(location_id, store_id, name, kind, &meta, idem.as_ref())
-            .await
-            .map_err(app_error)
-    })
+    run_command(
+        &state,
+        &req,
+        caller.tenant_id(),
+        key,
+        &body.raw,
+        StatusCode::CREATED,
+        |idem| async move {
+            app.add_location(location_id, store_id, name, kind, &meta, idem.as_ref())
+                .await
+                .map_err(app_error)
+        },
+    )
     .await
 }
 
@@ -334,11 +380,19 @@ async fn location_command(
     let location_id: LocationId = path_id(&req, "location_id", "location")?;
     let meta = caller.metadata(state.clock.now());
     let app = state.app.tenancy.clone();
-    run_command(&state, &req, caller.tenant_id(), key, raw, StatusCode::OK, |idem| async move {
-        app.location(location_id, command, &meta, idem.as_ref())
-            .await
-            .map_err(app_error)
-    })
+    run_command(
+        &state,
+        &req,
+        caller.tenant_id(),
+        key,
+        raw,
+        StatusCode::OK,
+        |idem| async move {
+            app.location(location_id, command, &meta, idem.as_ref())
+                .await
+                .map_err(app_error)
+        },
+    )
     .await
 }
 
@@ -391,11 +445,19 @@ async fn register_vendor(
     let meta = caller.metadata(state.clock.now());
     let app = state.app.tenancy.clone();
     let vendor_id = VendorId::new();
-    run_command(&state, &req, caller.tenant_id(), key, &body.raw, StatusCode::CREATED, |idem| async move {
-        app.register_vendor(vendor_id, name, rate, &meta, idem.as_ref())
-            .await
-            .map_err(app_error)
-    })
+    run_command(
+        &state,
+        &req,
+        caller.tenant_id(),
+        key,
+        &body.raw,
+        StatusCode::CREATED,
+        |idem| async move {
+            app.register_vendor(vendor_id, name, rate, &meta, idem.as_ref())
+                .await
+                .map_err(app_error)
+        },
+    )
     .await
 }
 
@@ -410,11 +472,19 @@ async fn vendor_command(
     let vendor_id: VendorId = path_id(&req, "vendor_id", "vendor")?;
     let meta = caller.metadata(state.clock.now());
     let app = state.app.tenancy.clone();
-    run_command(&state, &req, caller.tenant_id(), key, raw, StatusCode::OK, |idem| async move {
-        app.vendor(vendor_id, command, &meta, idem.as_ref())
-            .await
-            .map_err(app_error)
-    })
+    run_command(
+        &state,
+        &req,
+        caller.tenant_id(),
+        key,
+        raw,
+        StatusCode::OK,
+        |idem| async move {
+            app.vendor(vendor_id, command, &meta, idem.as_ref())
+                .await
+                .map_err(app_error)
+        },
+    )
     .await
 }
 

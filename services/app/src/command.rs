@@ -94,13 +94,12 @@ pub(crate) async fn run<A>(
     what: &'static str,
     aggregate_id: &str,
     command: A::Command,
-    services: &A::Services,
     meta: &EventMetadata,
     idempotency: Option<&Idempotency>,
     extra: impl Fn(&[EventEnvelope<A>]) -> Vec<SideWrite>,
 ) -> Result<Executed<A>, AppError<A::Error>>
 where
-    A: Aggregate + Clone,
+    A: Aggregate<Services = ()> + Clone,
     A::Command: Clone,
 {
     let side_writes = |events: &[EventEnvelope<A>], version: usize, outcome: AppendOutcome| {
@@ -127,7 +126,7 @@ where
             .execute_with(
                 aggregate_id,
                 command.clone(),
-                services,
+                &(),
                 meta.to_map(),
                 &side_writes,
             )

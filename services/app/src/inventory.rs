@@ -5,12 +5,12 @@ use crate::command::{run, same_tenant, AppError, Idempotency, Receipt};
 use crate::tenancy::TenancyApp;
 use chrono::{DateTime, Duration as TimeDelta, Utc};
 use cqrs_es::{AggregateContext, EventEnvelope, EventStore};
+pub use optical_event_store::RequestState;
 use optical_event_store::{
     listen, BatchCommand, CachedEventStore, ClaimedStockLevel, CommandError, IdempotencyRecords,
     ListenEvent, PgEventRepository, Pool, QueuedRequest, Recall, ReservationQueue, SideWrite,
     SideWriteError, StoredResponse, ANSWERED, REQUESTED_CHANNEL,
 };
-pub use optical_event_store::RequestState;
 use optical_inventory::{
     AdjustmentNote, AdjustmentReason, InventoryError, Quantity, ReceiptReference, StockDelta,
     StockLevel, StockLevelCommand, StockLevelEvent, StockLevelKey,
@@ -87,8 +87,9 @@ pub enum ReservationAnswer {
     Unreadable(String),
 }
 
-/// Turns an answer into the HTTP response stored with it (provided by the API crate).
-pub type Responder = Arc<dyn Fn(&ReservationAnswer) -> StoredResponse + Send + Sync>;
+/// Turns an answer into the HTTP response stored with it (provided by the API crate); the
+/// second argument is the trace id of the request that queued it, for problem responses.
+pub type Responder = Arc<dyn Fn(&ReservationAnswer, Option<&str>) -> StoredResponse + Send + Sync>;
 
 /// A reservation as the API receives it; the TTL defaults to the tenant's setting.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -225,7 +226,6 @@ impl InventoryApp {
             "stock level",
             &id,
             command,
-            &(),
             meta,
             idempotency,
             |events| deadline_writes(tenant_id, &id, events),
@@ -540,7 +540,7 @@ impl InventoryApp {
                         request: decision.request.clone(),
                         result,
                     };
-                    let response = responder(&answer);
+                    let response = responder(&answer, decision.trace_id.as_deref());
                     writes.extend(decision.answer_writes(&response));
                     for twin in &decision.twins {
                         writes.push(SideWrite::ReservationRequestAnswered {
@@ -549,10 +549,10 @@ impl InventoryApp {
                         });
                     }
                 }
-                for (request_id, answer) in immediate {
+                for (request_id, trace_id, answer) in immediate {
                     let response = match answer {
                         Immediate::Replay(response) => response.clone(),
-                        Immediate::Answer(answer) => responder(answer),
+                        Immediate::Answer(answer) => responder(answer, trace_id.as_deref()),
                     };
                     writes.push(SideWrite::ReservationRequestAnswered {
                         request_id: *request_id,
@@ -586,11 +586,13 @@ impl InventoryApp {
             Err(reason) => {
                 plan.immediate.push((
                     queued.id,
+                    None,
                     Immediate::Answer(ReservationAnswer::Unreadable(reason)),
                 ));
                 return Ok(());
             }
         };
+        let trace_id = meta.traceparent.as_ref().map(|t| t.trace_id().to_owned());
         if let (Some(key), Some(hash)) = (&queued.idempotency_key, &queued.request_hash) {
             // A twin in this batch: answered with the first one's response.
             if let Some(first) = plan.decide.iter_mut().find(|d| {
@@ -601,11 +603,16 @@ impl InventoryApp {
                 first.twins.push(queued.id);
                 return Ok(());
             }
-            if plan.decide.iter().any(|d| {
-                d.idempotency.as_ref().is_some_and(|(k, _)| k == key)
-            }) {
-                plan.immediate
-                    .push((queued.id, Immediate::Answer(ReservationAnswer::KeyReused)));
+            if plan
+                .decide
+                .iter()
+                .any(|d| d.idempotency.as_ref().is_some_and(|(k, _)| k == key))
+            {
+                plan.immediate.push((
+                    queued.id,
+                    trace_id,
+                    Immediate::Answer(ReservationAnswer::KeyReused),
+                ));
                 return Ok(());
             }
             match self
@@ -616,12 +623,16 @@ impl InventoryApp {
             {
                 Recall::Fresh => {}
                 Recall::Replay(response) => {
-                    plan.immediate.push((queued.id, Immediate::Replay(response)));
+                    plan.immediate
+                        .push((queued.id, trace_id, Immediate::Replay(response)));
                     return Ok(());
                 }
                 Recall::Mismatch => {
-                    plan.immediate
-                        .push((queued.id, Immediate::Answer(ReservationAnswer::KeyReused)));
+                    plan.immediate.push((
+                        queued.id,
+                        trace_id,
+                        Immediate::Answer(ReservationAnswer::KeyReused),
+                    ));
                     return Ok(());
                 }
             }
@@ -637,6 +648,7 @@ impl InventoryApp {
         };
         plan.decide.push(Decision {
             request_id: queued.id,
+            trace_id,
             tenant_id: queued.tenant_id,
             request,
             idempotency: queued.idempotency_key.clone().zip(queued.request_hash),
@@ -654,7 +666,8 @@ impl InventoryApp {
         let now = self.clock.now();
         let due = self.queue.due(now, 100).await.map_err(|e| e.to_string())?;
         for level in &due {
-            let meta = EventMetadata::new_request(level.tenant_id, now, "system:reservation-expiry");
+            let meta =
+                EventMetadata::new_request(level.tenant_id, now, "system:reservation-expiry");
             let command = StockLevelCommand::ExpireReservations {
                 tenant_id: level.tenant_id,
                 now,
@@ -666,7 +679,6 @@ impl InventoryApp {
                 "stock level",
                 &id,
                 command,
-                &(),
                 &meta,
                 None,
                 |events| deadline_writes(tenant_id, &id, events),
@@ -691,7 +703,8 @@ fn reserved_until(events: &[EventEnvelope<StockLevel>]) -> Option<DateTime<Utc>>
 #[derive(Default)]
 struct BatchPlan {
     decide: Vec<Decision>,
-    immediate: Vec<(i64, Immediate)>,
+    /// Answered without a decision: request id, trace id of the request, answer.
+    immediate: Vec<(i64, Option<String>, Immediate)>,
 }
 
 enum Immediate {
@@ -701,6 +714,7 @@ enum Immediate {
 
 struct Decision {
     request_id: i64,
+    trace_id: Option<String>,
     tenant_id: TenantId,
     request: ReservationRequest,
     idempotency: Option<(String, [u8; 32])>,

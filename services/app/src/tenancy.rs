@@ -6,8 +6,8 @@ use optical_event_store::{CachedEventStore, PgEventRepository, Pool};
 use optical_kernel::{EventMetadata, LocationId, StoreId, TenantId, VendorId};
 use optical_tenancy::{
     CommissionRate, Location, LocationCommand, LocationKind, LocationName, LocationRef, Store,
-    StoreCode, StoreCommand, StoreName, StoreRef, TenancyError, Tenant, TenantCommand,
-    TenantRef, Vendor, VendorCommand, VendorName, VendorRef,
+    StoreCode, StoreCommand, StoreName, StoreRef, TenancyError, Tenant, TenantCommand, TenantRef,
+    Vendor, VendorCommand, VendorName, VendorRef,
 };
 
 type EventStoreOf<A> = CachedEventStore<PgEventRepository, A>;
@@ -56,7 +56,6 @@ impl TenancyApp {
             "tenant",
             &id,
             command,
-            &(),
             meta,
             idempotency,
             |_| Vec::new(),
@@ -66,7 +65,10 @@ impl TenancyApp {
     }
 
     /// The tenant's kind, currency and settings; `TenantNotFound` before it was created.
-    pub async fn tenant_ref(&self, tenant_id: TenantId) -> Result<TenantRef, AppError<TenancyError>> {
+    pub async fn tenant_ref(
+        &self,
+        tenant_id: TenantId,
+    ) -> Result<TenantRef, AppError<TenancyError>> {
         load(&self.tenants, &tenant_id.to_string())
             .await?
             .tenant_ref()
@@ -115,7 +117,6 @@ impl TenancyApp {
             "store",
             &id,
             command,
-            &(),
             meta,
             idempotency,
             |_| Vec::new(),
@@ -172,7 +173,6 @@ impl TenancyApp {
             "location",
             &id,
             command,
-            &(),
             meta,
             idempotency,
             |_| Vec::new(),
@@ -227,7 +227,6 @@ impl TenancyApp {
             "vendor",
             &id,
             command,
-            &(),
             meta,
             idempotency,
             |_| Vec::new(),

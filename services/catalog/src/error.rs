@@ -86,3 +86,124 @@ pub enum CatalogError {
     #[error("variant is archived and can no longer change")]
     VariantArchived,
 }
+
+impl ValueError {
+    /// Stable, machine-readable code of the rule broken.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ValueError::Empty { .. } => "value_empty",
+            ValueError::TooLong { .. } => "value_too_long",
+            ValueError::InvalidSkuCharacter { .. } => "invalid_sku_character",
+            ValueError::InvalidMeasurement(_) => "invalid_measurement",
+            ValueError::OutOfRange { .. } => "value_out_of_range",
+            ValueError::EffectiveDiameterTooSmall { .. } => "effective_diameter_too_small",
+            ValueError::UnsupportedLensIndex(_) => "unsupported_lens_index",
+            ValueError::DuplicateCoating(_) => "duplicate_coating",
+            ValueError::AttributesShape(_) => "attributes_shape_invalid",
+        }
+    }
+}
+
+impl CatalogError {
+    /// Stable, machine-readable code (the `code` of a problem+json response).
+    pub fn code(&self) -> &'static str {
+        match self {
+            CatalogError::ProductAlreadyExists => "product_already_exists",
+            CatalogError::ProductNotFound => "product_not_found",
+            CatalogError::FulfillmentMismatch { .. } => "fulfillment_mismatch",
+            CatalogError::ProductAlreadyPublished => "product_already_published",
+            CatalogError::ProductNotPublished => "product_not_published",
+            CatalogError::ProductArchived => "product_archived",
+            CatalogError::VariantAlreadyExists => "variant_already_exists",
+            CatalogError::VariantNotFound => "variant_not_found",
+            CatalogError::ProductMismatch => "product_mismatch",
+            CatalogError::AttributesKindMismatch { .. } => "attributes_kind_mismatch",
+            CatalogError::CompareAtCurrencyMismatch { .. } => "compare_at_currency_mismatch",
+            CatalogError::CompareAtNotAbovePrice { .. } => "compare_at_not_above_price",
+            CatalogError::VariantAlreadyPublished => "variant_already_published",
+            CatalogError::VariantNotPublished => "variant_not_published",
+            CatalogError::VariantArchived => "variant_archived",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn codes_are_unique_snake_case() {
+        use CatalogError::*;
+        use ProductKind as K;
+        let eur: Currency = "EUR".parse().unwrap();
+        let money = |minor| Money::new(minor, eur).unwrap();
+        let catalog = [
+            ProductAlreadyExists,
+            ProductNotFound,
+            FulfillmentMismatch {
+                kind: K::Frame,
+                expected: FulfillmentType::Physical,
+                requested: FulfillmentType::Digital,
+            },
+            ProductAlreadyPublished,
+            ProductNotPublished,
+            ProductArchived,
+            VariantAlreadyExists,
+            VariantNotFound,
+            ProductMismatch,
+            AttributesKindMismatch {
+                product: K::Frame,
+                attributes: K::Digital,
+            },
+            CompareAtCurrencyMismatch {
+                price: eur,
+                compare_at: "USD".parse().unwrap(),
+            },
+            CompareAtNotAbovePrice {
+                price: money(2),
+                compare_at: money(1),
+            },
+            VariantAlreadyPublished,
+            VariantNotPublished,
+            VariantArchived,
+        ]
+        .map(|e| e.code());
+        let value = [
+            ValueError::Empty { field: "f" },
+            ValueError::TooLong {
+                field: "f",
+                max: 1,
+                actual: 2,
+            },
+            ValueError::InvalidSkuCharacter {
+                sku: "a b".into(),
+                character: ' ',
+            },
+            ValueError::InvalidMeasurement(0.0),
+            ValueError::OutOfRange {
+                field: "f",
+                value: 0.0,
+                min: 1.0,
+                max: 2.0,
+            },
+            ValueError::EffectiveDiameterTooSmall {
+                ed: 1.0,
+                a: 2.0,
+                b: 1.0,
+            },
+            ValueError::UnsupportedLensIndex(1.0),
+            ValueError::DuplicateCoating(LensCoating::Mirror),
+            ValueError::AttributesShape(K::Frame),
+        ]
+        .map(|e| e.code());
+        let all: Vec<&str> = catalog.iter().chain(&value).copied().collect();
+        assert_eq!(all.iter().collect::<BTreeSet<_>>().len(), all.len());
+        for code in all {
+            assert!(
+                code.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
+                "{code}"
+            );
+        }
+    }
+}

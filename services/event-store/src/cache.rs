@@ -1,6 +1,6 @@
-use cqrs_es::event_sink::EventSink;
 use crate::repository::{AppendError, PgEventRepository};
 use crate::side_writes::{AppendOutcome, SideWrite, SideWriteError};
+use cqrs_es::event_sink::EventSink;
 use cqrs_es::persist::{
     EventStoreAggregateContext, PersistedEventRepository, PersistedEventStore, SerializedEvent,
 };
@@ -250,12 +250,15 @@ where
     {
         let batch = vec![BatchCommand { command, metadata }];
         let mut done = self
-            .execute_batch(aggregate_id, batch, services, |results, version, outcome| {
-                match results.first() {
+            .execute_batch(
+                aggregate_id,
+                batch,
+                services,
+                |results, version, outcome| match results.first() {
                     Some(Ok(events)) => side_writes(events, version, outcome),
                     _ => Vec::new(),
-                }
-            })
+                },
+            )
             .await?;
         match done.results.pop() {
             Some(Ok(events)) => Ok(Executed {
@@ -305,7 +308,10 @@ where
         let (results, version) = (&decided.results, decided.sequence);
         let appended = self
             .repository
-            .append(&events, Some(|outcome| side_writes(results, version, outcome)))
+            .append(
+                &events,
+                Some(|outcome| side_writes(results, version, outcome)),
+            )
             .await;
         match appended {
             Ok(outcome) => {

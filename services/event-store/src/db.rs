@@ -55,22 +55,34 @@ pub(crate) async fn connect_as(
 }
 
 /// Like [`connect_as`], handing the connection's asynchronous messages (notifications) to
-/// the caller; the connection lives while the stream is polled.
+/// the caller. The connection is driven by its own task, which also carries the client's
+/// queries; it ends when the client is dropped or the connection breaks.
 pub(crate) async fn connect_as_with_messages(
     database_url: &str,
     application_name: &str,
 ) -> Result<
     (
         tokio_postgres::Client,
-        impl futures::Stream<Item = Result<tokio_postgres::AsyncMessage, tokio_postgres::Error>>,
+        tokio::sync::mpsc::UnboundedReceiver<
+            Result<tokio_postgres::AsyncMessage, tokio_postgres::Error>,
+        >,
     ),
     DbError,
 > {
     let mut config: tokio_postgres::Config = database_url.parse().map_err(DbError::Url)?;
     config.application_name(application_name);
     let (client, mut connection) = config.connect(NoTls).await?;
-    let messages = futures::stream::poll_fn(move |cx| connection.poll_message(cx));
-    Ok((client, messages))
+    let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let mut messages = futures::stream::poll_fn(move |cx| connection.poll_message(cx));
+        while let Some(message) = futures::StreamExt::next(&mut messages).await {
+            let failed = message.is_err();
+            if sender.send(message).is_err() || failed {
+                break;
+            }
+        }
+    });
+    Ok((client, receiver))
 }
 
 /// Applies the embedded `migrations/` with refinery. Concurrent callers (several processes

@@ -14,9 +14,9 @@ mod cache;
 mod db;
 mod idempotency;
 mod listen;
-mod reservation_queue;
 mod outbox;
 mod repository;
+mod reservation_queue;
 mod side_writes;
 
 pub use cache::{BatchCommand, BatchOutcome, CachedEventStore, CommandError, Executed};

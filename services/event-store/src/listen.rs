@@ -1,6 +1,5 @@
 //! `LISTEN` on a dedicated connection, reconnecting until the receiver is dropped.
 use crate::db::connect_as_with_messages;
-use futures::StreamExt;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -47,7 +46,7 @@ async fn listen_once(
     if sender.send(ListenEvent::Connected).await.is_err() {
         return Ok(());
     }
-    while let Some(message) = messages.next().await {
+    while let Some(message) = messages.recv().await {
         if let tokio_postgres::AsyncMessage::Notification(n) = message? {
             let event = ListenEvent::Notification(Notification {
                 channel: n.channel().to_owned(),

@@ -1,14 +1,14 @@
+use crate::side_writes::{AppendOutcome, SideWrite, SideWriteError};
 use chrono::{DateTime, Utc};
 use cqrs_es::persist::{
     PersistedEventRepository, PersistenceError, ReplayStream, SerializedEvent, SerializedSnapshot,
 };
 use cqrs_es::Aggregate;
 use deadpool_postgres::{GenericClient, Pool};
-use crate::side_writes::{AppendOutcome, SideWrite, SideWriteError};
 use optical_kernel::{EventMetadata, EventPosition};
-use tokio_postgres::types::ToSql;
 use serde_json::Value;
 use tokio_postgres::error::SqlState;
+use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 use uuid::Uuid;
 
@@ -344,7 +344,7 @@ impl PgEventRepository {
         let columns = EventColumns::from_events(events)?;
         let mut client = self.client().await?;
         let Some(side_writes) = side_writes else {
-            return Ok(columns.insert_returning(&client).await?);
+            return columns.insert_returning(&client).await;
         };
         let tx = client.transaction().await?;
         let outcome = columns.insert_returning(&tx).await?;

@@ -198,7 +198,9 @@ impl ReservationQueue {
         let row = client
             .query_opt(&statement, &[&reservation_id, tenant_id.as_uuid()])
             .await?;
-        Ok(row.map(|r| r.try_get("stock_level_id")).transpose()?)
+        row.map(|r| r.try_get("stock_level_id"))
+            .transpose()
+            .map_err(QueueError::from)
     }
 
     /// Claims the stock level whose oldest pending request is the oldest among those no

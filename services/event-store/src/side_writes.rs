@@ -4,9 +4,9 @@
 //! They are written in the append's transaction *after* the events insert, because that
 //! insert must be the statement that assigns the transaction's xid (the relay orders by it).
 use chrono::{DateTime, Utc};
+use deadpool_postgres::Transaction;
 use optical_kernel::{EventPosition, TenantId};
 use serde_json::Value;
-use deadpool_postgres::Transaction;
 use uuid::Uuid;
 
 /// A response as the API answered it, stored so that a replay answers identically.
@@ -153,7 +153,12 @@ pub(crate) async fn write_all(
                 let statement = tx.prepare_cached(SET_DEADLINE).await?;
                 tx.execute(
                     &statement,
-                    &[reservation_id, tenant_id.as_uuid(), stock_level_id, expires_at],
+                    &[
+                        reservation_id,
+                        tenant_id.as_uuid(),
+                        stock_level_id,
+                        expires_at,
+                    ],
                 )
                 .await?;
             }

@@ -15,7 +15,9 @@ pub use event::{
     EventMetadata, EventPosition, MetadataError, RecordedEvent, TraceParent, TraceParentError,
 };
 pub use id::{IdError, TenantId};
-pub use ids::{CartId, LocationId, OrderId, ProductId, ReservationId, StoreId, VariantId, VendorId};
+pub use ids::{
+    CartId, LocationId, OrderId, ProductId, ReservationId, StoreId, VariantId, VendorId,
+};
 pub use money::{Currency, Money, MoneyError};
 
 /// Re-exported so that `typed_id!` works in other crates without them naming `uuid`.

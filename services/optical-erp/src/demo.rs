@@ -1,21 +1,21 @@
 //! Demo data: a tenant's frames and lenses written through the catalog commands, so the
 //! whole pipeline (event store → relay → Kafka) carries real domain events on a laptop.
-use optical_app::{App, CatalogApp};
 use anyhow::{anyhow, Context as _};
+use optical_app::AppError;
+use optical_app::{App, CatalogApp};
 use optical_catalog::Colour;
 use optical_catalog::{
     Brand, FrameAttributes, FrameGeometry, FrameMaterial, FrameShape, LensAttributes, LensCoating,
     LensDesign, LensIndex, LensMaterial, ProductCommand, ProductDescription, ProductId,
     ProductKind, ProductName, Sku, VariantAttributes, VariantCommand, VariantId,
 };
-use optical_app::AppError;
 use optical_inventory::{Quantity, ReceiptReference};
 use optical_kernel::{
     Clock, Currency, EventMetadata, LocationId, Money, StoreId, SystemClock, TenantId,
 };
 use optical_tenancy::{
-    LocationKind, LocationName, StoreCode, StoreName, TenancyError, TenantCommand, TenantKind, TenantName,
-    TenantSettings,
+    LocationKind, LocationName, StoreCode, StoreName, TenancyError, TenantCommand, TenantKind,
+    TenantName, TenantSettings,
 };
 use std::time::Duration;
 

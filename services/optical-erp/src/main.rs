@@ -188,7 +188,13 @@ async fn main() -> anyhow::Result<()> {
             subject,
             ttl_seconds,
         } => {
-            let token = mint(&secret, tenant.unwrap_or_default(), scopes, subject, ttl_seconds)?;
+            let token = mint(
+                &secret,
+                tenant.unwrap_or_default(),
+                scopes,
+                subject,
+                ttl_seconds,
+            )?;
             println!("{token}");
             Ok(())
         }
@@ -251,7 +257,11 @@ fn mint(
     let request = optical_api::auth::TokenRequest {
         subject,
         tenant_id,
-        scopes: if scopes.is_empty() { all_scopes() } else { scopes },
+        scopes: if scopes.is_empty() {
+            all_scopes()
+        } else {
+            scopes
+        },
         ttl: Duration::from_secs(ttl_seconds),
         issuer: None,
         audience: None,
@@ -364,7 +374,10 @@ async fn dev(
     println!("  API:      {base}   (OpenAPI: {base}/openapi.json)");
     println!("  database: {}", db.database_url);
     println!("  broker:   {}", kafka.kafka_brokers);
-    println!("  tenant:   {} (store {}, location {})", data.tenant, data.store, data.location);
+    println!(
+        "  tenant:   {} (store {}, location {})",
+        data.tenant, data.store, data.location
+    );
     println!();
     println!("Reserve a demo frame (token valid 8 h, every scope):");
     println!("  export TOKEN={token}");

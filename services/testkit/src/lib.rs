@@ -5,6 +5,8 @@
 //! Must never: be a dependency of a shipped crate, or stand in for a real component.
 #![allow(clippy::expect_used, clippy::unwrap_used)] // Test support: failing loudly is the point.
 
+pub mod api;
+
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};

@@ -2,16 +2,16 @@
 //! the JSON pointer of the field that broke the rule, and all of them are collected at once.
 //! The rules themselves stay in the domain: this module only decides where to point.
 use super::dto::{
-    AddVariant, ChangeVariantPrice, ContactLensAttributesBody, CreateProduct,
-    FrameAttributesBody, LensAttributesBody, MoneyBody, UpdateProductDetails,
-    UpdateVariantAttributes, VariantAttributesBody,
+    AddVariant, ChangeVariantPrice, ContactLensAttributesBody, CreateProduct, FrameAttributesBody,
+    LensAttributesBody, MoneyBody, UpdateProductDetails, UpdateVariantAttributes,
+    VariantAttributesBody,
 };
 use crate::validate::Fields;
 use optical_catalog::{
     Brand, Colour, ContactLensAttributes, FrameAttributes, FrameGeometry, LensAttributes,
     LensCoating, LensIndex, Millimetres, ProductCommand, ProductDescription, ProductId,
-    ProductKind, ProductName, ProductRef, Sku, Tint, ValueError, VariantAttributes,
-    VariantCommand, VariantId,
+    ProductKind, ProductName, ProductRef, Sku, Tint, ValueError, VariantAttributes, VariantCommand,
+    VariantId,
 };
 use optical_kernel::{Currency, Money, TenantId};
 
@@ -93,7 +93,10 @@ fn frame(f: &mut Fields, b: &FrameAttributesBody) -> Option<FrameAttributes> {
                     &[
                         ("A (box width)", "box_width_mm"),
                         ("B (box height)", "box_height_mm"),
-                        ("DBL (distance between lenses)", "distance_between_lenses_mm"),
+                        (
+                            "DBL (distance between lenses)",
+                            "distance_between_lenses_mm",
+                        ),
                         ("ED (effective diameter)", "effective_diameter_mm"),
                         ("temple length", "temple_length_mm"),
                     ],
@@ -168,7 +171,9 @@ fn contact_lens(f: &mut Fields, b: &ContactLensAttributesBody) -> Option<Contact
 pub fn attributes(f: &mut Fields, body: &VariantAttributesBody) -> Option<VariantAttributes> {
     match body {
         VariantAttributesBody::Frame(b) => frame(f, b).map(VariantAttributes::Frame),
-        VariantAttributesBody::OphthalmicLens(b) => lens(f, b).map(VariantAttributes::OphthalmicLens),
+        VariantAttributesBody::OphthalmicLens(b) => {
+            lens(f, b).map(VariantAttributes::OphthalmicLens)
+        }
         VariantAttributesBody::ContactLens(b) => {
             contact_lens(f, b).map(VariantAttributes::ContactLens)
         }
@@ -179,7 +184,12 @@ pub fn attributes(f: &mut Fields, body: &VariantAttributesBody) -> Option<Varian
 
 /// A price at `at`. The currency defaults to the tenant's, and another one is refused rather
 /// than converted: a tenant prices in its own currency (design §2).
-pub fn money(f: &mut Fields, at: &str, body: &MoneyBody, tenant_currency: Currency) -> Option<Money> {
+pub fn money(
+    f: &mut Fields,
+    at: &str,
+    body: &MoneyBody,
+    tenant_currency: Currency,
+) -> Option<Money> {
     let currency_ok = match &body.currency {
         None => true,
         Some(code) => {
@@ -267,6 +277,7 @@ pub fn add_variant(
     f: &mut Fields,
     b: &AddVariant,
     variant_id: VariantId,
+    tenant_id: TenantId,
     product: ProductRef,
     currency: Currency,
 ) -> Option<VariantCommand> {
@@ -276,7 +287,7 @@ pub fn add_variant(
     let (price, compare_at_price) = prices?;
     Some(VariantCommand::AddVariant {
         variant_id,
-        tenant_id: product.tenant_id,
+        tenant_id,
         product,
         sku: sku?,
         attributes: attributes?,
@@ -309,7 +320,6 @@ pub fn change_variant_price(
         compare_at_price,
     })
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -467,7 +477,11 @@ mod tests {
             ]))
         );
         assert_eq!(
-            convert(lens(1.6, json!(["mirror", "hard_coat", "mirror"]), Value::Null)),
+            convert(lens(
+                1.6,
+                json!(["mirror", "hard_coat", "mirror"]),
+                Value::Null
+            )),
             Err(invalid(&["/attributes/ophthalmic_lens/coatings/2"]))
         );
     }
@@ -509,7 +523,10 @@ mod tests {
 
     #[test]
     fn kinds_without_attributes_are_bare_strings() {
-        assert_eq!(convert(json!("accessory")), Ok(VariantAttributes::Accessory));
+        assert_eq!(
+            convert(json!("accessory")),
+            Ok(VariantAttributes::Accessory)
+        );
         assert_eq!(convert(json!("digital")), Ok(VariantAttributes::Digital));
         assert!(serde_json::from_value::<VariantAttributesBody>(json!("none")).is_err());
         assert!(serde_json::from_value::<VariantAttributesBody>(
@@ -521,7 +538,12 @@ mod tests {
     #[test]
     fn the_currency_defaults_to_the_tenants() {
         let mut f = Fields::default();
-        let price = money(&mut f, "/price", &body(json!({"amount_minor": 12900})), eur());
+        let price = money(
+            &mut f,
+            "/price",
+            &body(json!({"amount_minor": 12900})),
+            eur(),
+        );
         assert_eq!(price, Some(Money::new(12900, eur()).unwrap()));
         let given = money(
             &mut f,
@@ -551,7 +573,10 @@ mod tests {
             "price": {"amount_minor": -1, "currency": "eur"},
             "compare_at_price": {"amount_minor": 100, "currency": "GBP"},
         }));
-        assert_eq!(change_variant_price(&mut f, &b, TenantId::new(), eur()), None);
+        assert_eq!(
+            change_variant_price(&mut f, &b, TenantId::new(), eur()),
+            None
+        );
         assert_eq!(
             fields(f),
             [
@@ -588,7 +613,7 @@ mod tests {
             attributes,
             price,
             compare_at_price,
-        }) = add_variant(&mut f, &b, variant_id, product, eur())
+        }) = add_variant(&mut f, &b, variant_id, tenant_id, product, eur())
         else {
             panic!("not converted: {:?}", f.error());
         };
@@ -601,9 +626,10 @@ mod tests {
 
     #[test]
     fn a_bad_variant_reports_sku_attributes_and_price_together() {
+        let tenant_id = TenantId::new();
         let product = ProductRef {
             product_id: ProductId::new(),
-            tenant_id: TenantId::new(),
+            tenant_id,
             kind: ProductKind::Frame,
             status: PublicationStatus::Draft,
         };
@@ -612,7 +638,10 @@ mod tests {
             "price": {"amount_minor": -5},
         }));
         let mut f = Fields::default();
-        assert_eq!(add_variant(&mut f, &b, VariantId::new(), product, eur()), None);
+        assert_eq!(
+            add_variant(&mut f, &b, VariantId::new(), tenant_id, product, eur()),
+            None
+        );
         assert_eq!(
             fields(f),
             invalid(&[
@@ -630,7 +659,8 @@ mod tests {
             ("digital", FulfillmentType::Digital),
             ("frame", FulfillmentType::Physical),
         ] {
-            let b: CreateProduct = body(json!({"kind": kind, "name": "Clubmaster", "brand": "Ray-Ban"}));
+            let b: CreateProduct =
+                body(json!({"kind": kind, "name": "Clubmaster", "brand": "Ray-Ban"}));
             let mut f = Fields::default();
             let Some(ProductCommand::CreateProduct { fulfillment, .. }) =
                 create_product(&mut f, &b, ProductId::new(), tenant_id)
@@ -666,7 +696,10 @@ mod tests {
         use super::super::dto::*;
         fn same<W: serde::Serialize + From<D>, D: Copy + std::fmt::Display>(all: &[D]) {
             for &value in all {
-                assert_eq!(serde_json::to_value(W::from(value)).unwrap(), json!(value.to_string()));
+                assert_eq!(
+                    serde_json::to_value(W::from(value)).unwrap(),
+                    json!(value.to_string())
+                );
             }
         }
         same::<ProductKindBody, _>(ProductKind::ALL);

@@ -1,8 +1,8 @@
 //! Wire shapes of the catalog endpoints: request bodies with primitive fields (parsed into
 //! domain values by `convert`, which names every invalid field) and the views answered by GETs.
 use optical_catalog::{
-    FrameMaterial, FrameShape, FulfillmentType, LensCoating, LensDesign, LensMaterial,
-    ProductKind, PublicationStatus, ReplacementSchedule,
+    FrameMaterial, FrameShape, FulfillmentType, LensCoating, LensDesign, LensMaterial, ProductKind,
+    PublicationStatus, ReplacementSchedule,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};

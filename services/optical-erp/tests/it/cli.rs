@@ -1,6 +1,5 @@
 //! The binary as operators and partners use it: `topics apply` and `events tail`.
 use crate::helpers::*;
-use optical_app::CatalogApp;
 use optical_kernel::TenantId;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use std::process::Command;

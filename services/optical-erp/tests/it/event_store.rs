@@ -3,7 +3,6 @@ use crate::helpers::{add_variant, change_price, metadata};
 use cqrs_es::persist::{PersistedEventRepository, PersistedEventStore, SerializedEvent};
 use cqrs_es::{AggregateContext, AggregateError, CqrsFramework, EventStore};
 use optical_catalog::{Variant, VariantCommand};
-use optical_app::CatalogApp;
 use optical_event_store::PgEventRepository;
 use optical_kernel::{Currency, Money, TenantId};
 use optical_testkit::TestDatabase;
@@ -174,10 +173,7 @@ async fn a_command_for_another_tenant_than_its_metadata_is_refused_before_any_wr
         .await
         .unwrap_err();
     assert!(
-        matches!(
-            error,
-            optical_app::AppError::TenantMismatch { .. }
-        ),
+        matches!(error, optical_app::AppError::TenantMismatch { .. }),
         "{error}"
     );
     assert_eq!(stream_sequences(&db, &variant.to_string()).await, [1]);
@@ -229,7 +225,10 @@ async fn a_stale_cached_aggregate_is_reloaded_instead_of_overwriting_another_ins
     let db = TestDatabase::create().await;
     let tenant = TenantId::new();
     // Two application instances, each with its own aggregate cache, on one database.
-    let (first, second) = (crate::helpers::catalog_app(db.pool(2)), crate::helpers::catalog_app(db.pool(2)));
+    let (first, second) = (
+        crate::helpers::catalog_app(db.pool(2)),
+        crate::helpers::catalog_app(db.pool(2)),
+    );
     let variant = add_variant(&first, tenant).await;
     change_price(&first, tenant, variant, 0).await; // first's cache: version 2
     change_price(&second, tenant, variant, 1).await; // second moves the stream to 3
@@ -255,7 +254,10 @@ async fn a_stale_cached_aggregate_is_reloaded_instead_of_overwriting_another_ins
 async fn a_command_that_looks_like_a_no_op_on_stale_cache_is_decided_on_fresh_state() {
     let db = TestDatabase::create().await;
     let tenant = TenantId::new();
-    let (first, second) = (crate::helpers::catalog_app(db.pool(2)), crate::helpers::catalog_app(db.pool(2)));
+    let (first, second) = (
+        crate::helpers::catalog_app(db.pool(2)),
+        crate::helpers::catalog_app(db.pool(2)),
+    );
     let variant = add_variant(&first, tenant).await; // price 10 000, cached by `first`
     let command = |amount| VariantCommand::ChangeVariantPrice {
         tenant_id: tenant,

@@ -1,13 +1,13 @@
 //! `spawn_*` helpers: a pipeline (database + broker + topics), relays in-process or as real
 //! processes, a plain rdkafka consumer that records what partners would see, and writers.
 use futures::StreamExt as _;
+use optical_app::CatalogApp;
 use optical_bus::KafkaConfig;
 use optical_catalog::{Colour, FrameAttributes, FrameGeometry, FrameMaterial, FrameShape};
 use optical_catalog::{
     ProductId, ProductKind, ProductRef, PublicationStatus, Sku, VariantAttributes, VariantCommand,
     VariantId,
 };
-use optical_app::CatalogApp;
 use optical_kernel::{Currency, EventMetadata, Money, TenantId};
 use optical_testkit::{TestBroker, TestDatabase};
 use rdkafka::consumer::{Consumer, StreamConsumer};

@@ -2,6 +2,7 @@
 //! Every test creates its own database, broker process and topic prefix.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod api;
 mod cli;
 mod contracts;
 mod event_store;
