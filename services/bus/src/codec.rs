@@ -259,7 +259,34 @@ mod tests {
         for e in samples::variant_events() {
             all.push((event_type(&e), serde_json::to_value(&e).unwrap()));
         }
+        use optical_inventory::samples as inventory;
+        use optical_tenancy::samples as tenancy;
+        for e in tenancy::tenant_events() {
+            all.push((event_type(&e), serde_json::to_value(&e).unwrap()));
+        }
+        for e in tenancy::store_events() {
+            all.push((event_type(&e), serde_json::to_value(&e).unwrap()));
+        }
+        for e in tenancy::location_events() {
+            all.push((event_type(&e), serde_json::to_value(&e).unwrap()));
+        }
+        for e in tenancy::vendor_events() {
+            all.push((event_type(&e), serde_json::to_value(&e).unwrap()));
+        }
+        for e in inventory::stock_level_events() {
+            all.push((event_type(&e), serde_json::to_value(&e).unwrap()));
+        }
         all
+    }
+
+    /// Every event type of every context.
+    fn all_event_types() -> std::collections::BTreeSet<String> {
+        samples::all_event_types()
+            .into_iter()
+            .chain(optical_tenancy::samples::all_event_types())
+            .chain(optical_inventory::samples::all_event_types())
+            .map(str::to_owned)
+            .collect()
     }
 
     mod cqrs_es_shim {
@@ -646,7 +673,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn every_catalog_event_round_trips_through_single_object_encoding() {
+    async fn every_event_of_every_context_round_trips_through_single_object_encoding() {
         let codec = AvroCodec::new(catalog(), None);
         let samples = every_sample();
         let mut seen = std::collections::BTreeSet::new();
@@ -662,11 +689,11 @@ mod tests {
             assert_eq!(&wrap_body(schema, decoded.body), payload, "{event_type}");
             seen.insert(event_type.clone());
         }
-        let all: std::collections::BTreeSet<String> = samples::all_event_types()
-            .into_iter()
-            .map(str::to_owned)
-            .collect();
-        assert_eq!(seen, all, "every event type has a sample that round-trips");
+        assert_eq!(
+            seen,
+            all_event_types(),
+            "every event type has a sample that round-trips"
+        );
     }
 
     #[tokio::test]

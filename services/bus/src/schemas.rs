@@ -365,9 +365,13 @@ mod tests {
     }
 
     #[test]
-    fn embedded_catalog_has_every_catalog_event() {
+    fn embedded_catalog_has_every_event_of_every_context() {
         let catalog = SchemaCatalog::embedded().unwrap();
-        for event_type in optical_catalog::samples::all_event_types() {
+        let every = optical_catalog::samples::all_event_types()
+            .into_iter()
+            .chain(optical_tenancy::samples::all_event_types())
+            .chain(optical_inventory::samples::all_event_types());
+        for event_type in every {
             let schema = catalog
                 .get(event_type)
                 .unwrap_or_else(|| panic!("no schema for {event_type}"));
@@ -379,6 +383,13 @@ mod tests {
                 event_type
             );
         }
-        assert_eq!(catalog.contexts(), vec!["catalog".to_owned()]);
+        assert_eq!(
+            catalog.contexts(),
+            vec![
+                "catalog".to_owned(),
+                "inventory".to_owned(),
+                "tenancy".to_owned()
+            ]
+        );
     }
 }

@@ -739,3 +739,66 @@ async fn the_openapi_document_lists_every_endpoint_with_its_scope_and_passes_a_v
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+/// The README's walkthrough, step by step: token → tenant → store and location → product →
+/// variant → receive stock → reserve.
+#[tokio::test]
+async fn the_readme_walkthrough_reserves_a_frame_from_a_new_tenant() {
+    let f = Fixture::new().await;
+    let location = f.tenant_with_location().await;
+    let product = f
+        .post(
+            "/catalog/products",
+            json!({"kind": "frame", "name": "Aurora 52", "brand": "Lumen Optics"}),
+        )
+        .await;
+    assert_eq!(product.status, StatusCode::CREATED, "{:?}", product.body);
+    let product_id = product.body["id"].as_str().unwrap();
+    let variant = f
+        .post(
+            &format!("/catalog/products/{product_id}/variants"),
+            json!({
+                "sku": "AUR-52-HAV",
+                "attributes": {"frame": {
+                    "box_width_mm": 52, "box_height_mm": 40, "distance_between_lenses_mm": 18,
+                    "effective_diameter_mm": 56, "temple_length_mm": 140,
+                    "colour": "Havana", "shape": "round", "material": "acetate"}},
+                "price": {"amount_minor": 12900}
+            }),
+        )
+        .await;
+    assert_eq!(variant.status, StatusCode::CREATED, "{:?}", variant.body);
+    assert!(variant.body["consistency_token"].as_str().is_some());
+    let variant_id: VariantId = variant.body["id"].as_str().unwrap().parse().unwrap();
+    let shown = f.get(&format!("/catalog/variants/{variant_id}")).await;
+    assert_eq!(
+        shown.body["price"],
+        json!({"amount_minor": 12900, "currency": "EUR"})
+    );
+
+    f.receive(&location, variant_id, 4).await;
+    let reserved = f
+        .post_with_key(
+            "/inventory/reservations",
+            json!({"location_id": location, "variant_id": variant_id.to_string(), "quantity": 1}),
+            "walkthrough-1",
+        )
+        .await;
+    assert_eq!(reserved.status, StatusCode::CREATED, "{:?}", reserved.body);
+    assert_eq!(reserved.body["quantity"], 1);
+    assert!(reserved.body["expires_at"].as_str().is_some());
+    assert_eq!(f.stock(&location, variant_id).await["available"], 3);
+
+    // A price in another currency than the tenant's is refused at the field.
+    let usd = f
+        .send(
+            Method::PUT,
+            &format!("/catalog/variants/{variant_id}/price"),
+            Some(&f.token),
+            Some(br#"{"price": {"amount_minor": 100, "currency": "USD"}}"#),
+            &[],
+        )
+        .await;
+    assert_problem(&usd, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(usd.body["errors"][0]["field"], "/price/currency");
+}

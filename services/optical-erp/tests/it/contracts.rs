@@ -48,18 +48,34 @@ fn fastavro(items: &[Value]) -> Vec<Value> {
     serde_json::from_slice(&output.stdout).unwrap()
 }
 
-/// Every sample of every catalog event type, as stored JSON.
+fn stored<E: DomainEvent>(events: Vec<E>) -> impl Iterator<Item = (String, Value)> {
+    events
+        .into_iter()
+        .map(|e| (e.event_type(), serde_json::to_value(&e).unwrap()))
+}
+
+/// Every sample of every event type of every context, as stored JSON.
 fn sample_payloads() -> Vec<(String, Value)> {
-    let mut all: Vec<(String, Value)> = samples::product_events()
-        .iter()
-        .map(|e| (e.event_type(), serde_json::to_value(e).unwrap()))
-        .collect();
-    all.extend(
-        samples::variant_events()
-            .iter()
-            .map(|e| (e.event_type(), serde_json::to_value(e).unwrap())),
-    );
-    all
+    use optical_inventory::samples as inventory;
+    use optical_tenancy::samples as tenancy;
+    stored(samples::product_events())
+        .chain(stored(samples::variant_events()))
+        .chain(stored(tenancy::tenant_events()))
+        .chain(stored(tenancy::store_events()))
+        .chain(stored(tenancy::location_events()))
+        .chain(stored(tenancy::vendor_events()))
+        .chain(stored(inventory::stock_level_events()))
+        .collect()
+}
+
+/// Every event type the code can emit.
+fn all_event_types() -> std::collections::BTreeSet<String> {
+    samples::all_event_types()
+        .into_iter()
+        .chain(optical_tenancy::samples::all_event_types())
+        .chain(optical_inventory::samples::all_event_types())
+        .map(str::to_owned)
+        .collect()
 }
 
 fn body(payload: &Value) -> Value {
@@ -80,7 +96,8 @@ async fn fastavro_decodes_every_event_the_relay_published_to_what_was_written() 
     let mut written = HashMap::new();
     for (event_type, payload) in sample_payloads() {
         let aggregate_id = uuid::Uuid::now_v7().to_string();
-        let aggregate_type = format!("catalog.{}", event_type.split('.').nth(1).unwrap());
+        let mut parts = event_type.split('.');
+        let aggregate_type = format!("{}.{}", parts.next().unwrap(), parts.next().unwrap());
         let event = SerializedEvent::new(
             aggregate_id.clone(),
             1,
@@ -93,7 +110,14 @@ async fn fastavro_decodes_every_event_the_relay_published_to_what_was_written() 
         repo.persist::<Variant>(&[event], None).await.unwrap();
         written.insert(aggregate_id, payload);
     }
-    let collector = Collector::start(&pipeline, &[pipeline.topic("catalog")]);
+    let collector = Collector::start(
+        &pipeline,
+        &[
+            pipeline.topic("catalog"),
+            pipeline.topic("tenancy"),
+            pipeline.topic("inventory"),
+        ],
+    );
     let _relay = spawn_relay_task(&pipeline, relay_config(&pipeline, "contracts"));
     collector
         .wait_for_distinct(written.len(), Duration::from_secs(60))
@@ -115,13 +139,10 @@ async fn fastavro_decodes_every_event_the_relay_published_to_what_was_written() 
         );
         types.insert(message.header("event_type").to_owned());
     }
-    let all: std::collections::BTreeSet<String> = samples::all_event_types()
-        .into_iter()
-        .map(str::to_owned)
-        .collect();
     assert_eq!(
-        types, all,
-        "every catalog event type was published and decoded"
+        types,
+        all_event_types(),
+        "every event type of every context was published and decoded"
     );
 }
 
