@@ -377,12 +377,26 @@ async fn archive_variant(
 /// creation and no command changes it.
 async fn get_product(state: web::Data<ApiState>, caller: Caller, req: HttpRequest) -> Api {
     let product_id: ProductId = path_id(&req, "product_id", "product")?;
-    let product = product_ref(&state, caller.tenant_id(), product_id).await?;
+    let product = state
+        .app
+        .catalog
+        .product_state(caller.tenant_id(), product_id)
+        .await
+        .map_err(app_error)?;
+    let Some((product, reference)) = product.and_then(|p| p.product_ref().map(|r| (p, r))) else {
+        return Err(rejected(CatalogError::ProductNotFound));
+    };
     Ok(HttpResponse::Ok().json(ProductView {
-        id: product.product_id.to_string(),
-        kind: product.kind.into(),
-        fulfillment: product.kind.fulfillment().into(),
-        status: product.status.into(),
+        id: reference.product_id.to_string(),
+        kind: reference.kind.into(),
+        name: product.name().map(ToString::to_string).unwrap_or_default(),
+        brand: product.brand().map(ToString::to_string).unwrap_or_default(),
+        description: product.description().map(ToString::to_string),
+        fulfillment: product
+            .fulfillment()
+            .unwrap_or_else(|| reference.kind.fulfillment())
+            .into(),
+        status: reference.status.into(),
     }))
 }
 
@@ -401,10 +415,8 @@ async fn get_variant(state: web::Data<ApiState>, caller: Caller, req: HttpReques
         id: variant_id.to_string(),
         product_id: product_id.to_string(),
         sku: sku.to_string(),
-        price: MoneyView {
-            amount_minor: price.amount_minor(),
-            currency: price.currency().to_string(),
-        },
+        price: price.into(),
+        compare_at_price: variant.compare_at_price().map(MoneyView::from),
         status: status.into(),
     }))
 }

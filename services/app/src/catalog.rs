@@ -97,6 +97,16 @@ impl CatalogApp {
             .filter(|product| product.tenant_id == tenant_id))
     }
 
+    /// The product as the given tenant may see it; `None` if absent or another tenant's.
+    pub async fn product_state(
+        &self,
+        tenant_id: TenantId,
+        id: ProductId,
+    ) -> Result<Option<Product>, AppError<CatalogError>> {
+        let product = self.load_product(id).await?;
+        Ok((product.tenant_id() == Some(tenant_id)).then_some(product))
+    }
+
     /// The variant as the given tenant may see it; `None` if absent or another tenant's.
     pub async fn variant_state(
         &self,

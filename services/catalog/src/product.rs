@@ -166,6 +166,22 @@ impl Product {
         self.state.as_ref().map(|s| s.status)
     }
 
+    pub fn tenant_id(&self) -> Option<TenantId> {
+        self.state.as_ref().map(|s| s.tenant_id)
+    }
+
+    pub fn name(&self) -> Option<&ProductName> {
+        self.state.as_ref().map(|s| &s.name)
+    }
+
+    pub fn brand(&self) -> Option<&Brand> {
+        self.state.as_ref().map(|s| &s.brand)
+    }
+
+    pub fn description(&self) -> Option<&ProductDescription> {
+        self.state.as_ref().and_then(|s| s.description.as_ref())
+    }
+
     pub fn fulfillment(&self) -> Option<FulfillmentType> {
         self.state.as_ref().map(|s| s.fulfillment)
     }

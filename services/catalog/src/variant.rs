@@ -187,6 +187,10 @@ impl Variant {
         self.state.as_ref().map(|s| s.price)
     }
 
+    pub fn compare_at_price(&self) -> Option<Money> {
+        self.state.as_ref().and_then(|s| s.compare_at_price)
+    }
+
     pub fn product_id(&self) -> Option<ProductId> {
         self.state.as_ref().map(|s| s.product_id)
     }

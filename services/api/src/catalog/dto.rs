@@ -207,6 +207,9 @@ pub struct MoneyView {
 pub struct ProductView {
     pub id: String,
     pub kind: ProductKindBody,
+    pub name: String,
+    pub brand: String,
+    pub description: Option<String>,
     pub fulfillment: FulfillmentTypeBody,
     pub status: PublicationStatusBody,
 }
@@ -218,5 +221,15 @@ pub struct VariantView {
     pub product_id: String,
     pub sku: String,
     pub price: MoneyView,
+    pub compare_at_price: Option<MoneyView>,
     pub status: PublicationStatusBody,
+}
+
+impl From<optical_kernel::Money> for MoneyView {
+    fn from(money: optical_kernel::Money) -> Self {
+        Self {
+            amount_minor: money.amount_minor(),
+            currency: money.currency().to_string(),
+        }
+    }
 }

@@ -754,6 +754,11 @@ async fn the_readme_walkthrough_reserves_a_frame_from_a_new_tenant() {
         .await;
     assert_eq!(product.status, StatusCode::CREATED, "{:?}", product.body);
     let product_id = product.body["id"].as_str().unwrap();
+    let shown = f.get(&format!("/catalog/products/{product_id}")).await;
+    assert_eq!(
+        (&shown.body["name"], &shown.body["status"]),
+        (&json!("Aurora 52"), &json!("draft"))
+    );
     let variant = f
         .post(
             &format!("/catalog/products/{product_id}/variants"),
