@@ -824,6 +824,17 @@ impl ReservationWorkers {
     ) -> Self {
         let (shutdown, watch) = watch::channel(false);
         let wake = Arc::new(Notify::new());
+        let worker_count = config.reservation_workers.max(1);
+        // A claim holds its session for the whole batch while the append takes another
+        // connection: claims get a pool of their own, so workers can never starve the appends
+        // of connections (with a shared pool, as many workers as connections deadlocked).
+        let claims = match optical_event_store::pool(&database_url, worker_count) {
+            Ok(pool) => ReservationQueue::new(pool),
+            Err(error) => {
+                tracing::error!(%error, "cannot build the reservation claim pool; using the shared one");
+                app.queue.clone()
+            }
+        };
         let mut tasks = Vec::new();
         {
             let (app, wake, watch) = (app.clone(), wake.clone(), watch.clone());
@@ -831,8 +842,9 @@ impl ReservationWorkers {
                 app.dispatch_notifications(database_url, wake, watch).await;
             }));
         }
-        for _ in 0..config.reservation_workers.max(1) {
+        for _ in 0..worker_count {
             let (app, wake, mut watch) = (app.clone(), wake.clone(), watch.clone());
+            let claims = claims.clone();
             let (responder, config) = (responder.clone(), config.clone());
             tasks.push(tokio::spawn(async move {
                 loop {
@@ -841,7 +853,7 @@ impl ReservationWorkers {
                     }
                     // Registered before looking, so a request queued meanwhile still wakes us.
                     let woken = wake.notified();
-                    match app.queue.claim(config.batch_size).await {
+                    match claims.claim(config.batch_size).await {
                         Ok(Some(claimed)) => {
                             if let Err(error) = app.decide_claimed(&claimed, &responder).await {
                                 tracing::warn!(stock_level = %claimed.stock_level_id, %error, "reservation batch failed; will retry");

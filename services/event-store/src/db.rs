@@ -30,7 +30,14 @@ pub fn pool(database_url: &str, max_size: usize) -> Result<Pool, DbError> {
             recycling_method: RecyclingMethod::Fast,
         },
     );
-    Ok(Pool::builder(manager).max_size(max_size).build()?)
+    // A bounded wait: an exhausted pool answers an error (a 500/503 upstream) instead of
+    // hanging the caller forever.
+    Ok(Pool::builder(manager)
+        .max_size(max_size)
+        .wait_timeout(Some(std::time::Duration::from_secs(10)))
+        .create_timeout(Some(std::time::Duration::from_secs(10)))
+        .runtime(deadpool_postgres::Runtime::Tokio1)
+        .build()?)
 }
 
 /// Opens one connection outside any pool and drives it on the runtime.

@@ -807,3 +807,34 @@ async fn the_readme_walkthrough_reserves_a_frame_from_a_new_tenant() {
     assert_problem(&usd, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
     assert_eq!(usd.body["errors"][0]["field"], "/price/currency");
 }
+
+/// Workers hold a claim's session while their append needs a connection: with as many workers
+/// as pooled connections, claims from the shared pool once deadlocked every reservation.
+#[tokio::test]
+async fn more_reservation_workers_than_pooled_connections_still_answer_every_request() {
+    let f = Fixture::with(ApiOptions {
+        workers: optical_app::WorkerConfig {
+            reservation_workers: 24,
+            ..ApiOptions::default().workers
+        },
+        ..ApiOptions::default()
+    })
+    .await;
+    let location = f.tenant_with_location().await;
+    let mut variants = Vec::new();
+    for _ in 0..24 {
+        let variant = f.variant().await;
+        f.receive(&location, variant, 2).await;
+        variants.push(variant);
+    }
+    let replies = futures::future::join_all(
+        variants
+            .iter()
+            .flat_map(|v| [*v, *v])
+            .map(|v| f.reserve(&location, v, 1)),
+    )
+    .await;
+    for reply in &replies {
+        assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
+    }
+}
