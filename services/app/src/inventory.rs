@@ -121,6 +121,8 @@ pub struct InventoryApp {
     catalog: Arc<CatalogApp>,
     clock: Arc<dyn Clock>,
     waiters: Waiters,
+    /// Wakes this process's reservation workers, once they run (see [`ReservationWorkers`]).
+    local_workers: Mutex<Option<Arc<Notify>>>,
 }
 
 fn key(location_id: LocationId, variant_id: VariantId) -> StockLevelKey {
@@ -182,6 +184,7 @@ impl InventoryApp {
             catalog,
             clock,
             waiters: Waiters::default(),
+            local_workers: Mutex::new(None),
         }
     }
 
@@ -377,6 +380,14 @@ impl InventoryApp {
         let command = serde_json::to_value(request).map_err(|e| AppError::Store(e.to_string()))?;
         let metadata =
             serde_json::to_value(meta.to_map()).map_err(|e| AppError::Store(e.to_string()))?;
+        // Workers in this process are woken directly; only a process without workers pays
+        // for a NOTIFY (serialised server-wide at commit, it made a flash sale's enqueues
+        // queue behind each other and everyone else's).
+        let local = self
+            .local_workers
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone();
         let id = self
             .queue
             .enqueue(
@@ -385,9 +396,14 @@ impl InventoryApp {
                 &command,
                 &metadata,
                 idempotency,
+                local.is_none(),
             )
             .await
             .map_err(|e| AppError::Store(e.to_string()))?;
+        if let Some(workers) = local {
+            // One permit wakes one idle worker (or is taken by the next that looks).
+            workers.notify_one();
+        }
         Ok(ReservationTicket::Queued(id))
     }
 
@@ -486,7 +502,13 @@ impl InventoryApp {
     ) -> Result<usize, String> {
         loop {
             match self.try_decide_claimed(claimed, responder).await {
-                Ok(answered) => return Ok(answered),
+                Ok(answered) => {
+                    // Waiters in this process need not wait for the NOTIFY round trip.
+                    for request in &claimed.requests {
+                        self.waiters.wake(request.id);
+                    }
+                    return Ok(answered);
+                }
                 Err(CommandError::Conflict)
                 | Err(CommandError::SideWrite(SideWriteError::IdempotencyKeyTaken { .. })) => {
                     // Someone else wrote the stock level (a receipt, a release) or took a key:
@@ -788,7 +810,8 @@ impl Waiters {
 /// How the reservation workers run.
 #[derive(Clone, Debug)]
 pub struct WorkerConfig {
-    /// Workers deciding queued reservations, each on a different stock level at a time.
+    /// Workers deciding queued reservations, each on a different stock level at a time
+    /// (0: none here; the process still hears answers decided elsewhere).
     pub reservation_workers: usize,
     /// Requests decided per batch (one append).
     pub batch_size: i64,
@@ -811,6 +834,7 @@ impl Default for WorkerConfig {
 
 /// The reservation deciders, the expiry worker and the notification dispatcher.
 pub struct ReservationWorkers {
+    app: Arc<InventoryApp>,
     shutdown: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -824,11 +848,15 @@ impl ReservationWorkers {
     ) -> Self {
         let (shutdown, watch) = watch::channel(false);
         let wake = Arc::new(Notify::new());
+        let owner = app.clone();
+        *app.local_workers
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(wake.clone());
         let worker_count = config.reservation_workers.max(1);
         // A claim holds its session for the whole batch while the append takes another
         // connection: claims get a pool of their own, so workers can never starve the appends
         // of connections (with a shared pool, as many workers as connections deadlocked).
-        let claims = match optical_event_store::pool(&database_url, worker_count) {
+        let claims = match optical_event_store::pool(&database_url, worker_count.max(1)) {
             Ok(pool) => ReservationQueue::new(pool),
             Err(error) => {
                 tracing::error!(%error, "cannot build the reservation claim pool; using the shared one");
@@ -875,7 +903,7 @@ impl ReservationWorkers {
                 }
             }));
         }
-        {
+        if worker_count > 0 {
             let mut watch = watch.clone();
             tasks.push(tokio::spawn(async move {
                 loop {
@@ -889,11 +917,21 @@ impl ReservationWorkers {
                 }
             }));
         }
-        Self { shutdown, tasks }
+        Self {
+            app: owner,
+            shutdown,
+            tasks,
+        }
     }
 
     /// Stops the workers after their current batch.
     pub async fn stop(self) {
+        // Enqueues from now on must NOTIFY workers elsewhere.
+        *self
+            .app
+            .local_workers
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
         let _ = self.shutdown.send(true);
         for task in self.tasks {
             let _ = task.await;

@@ -94,7 +94,7 @@ const ENQUEUE: &str = "
                (tenant_id, stock_level_id, command, metadata, idempotency_key, request_hash)
         VALUES ($1, $2, $3, $4, $5, $6)
         RETURNING id)
-    SELECT id, pg_notify($7, '') FROM queued";
+    SELECT id, CASE WHEN $7 THEN pg_notify($8, '') END FROM queued";
 
 const STATE: &str = "
     SELECT response_status, response_body
@@ -132,7 +132,9 @@ impl ReservationQueue {
         Self { pool }
     }
 
-    /// Queues a request and wakes the workers; returns its id.
+    /// Queues a request; returns its id. With `notify`, workers of every process are woken by
+    /// `NOTIFY` — which PostgreSQL serialises across the whole server at commit, so a process
+    /// that wakes its own workers directly should pass `false`.
     pub async fn enqueue(
         &self,
         tenant_id: TenantId,
@@ -140,6 +142,7 @@ impl ReservationQueue {
         command: &Value,
         metadata: &Value,
         idempotency: Option<(&str, &[u8; 32])>,
+        notify: bool,
     ) -> Result<i64, QueueError> {
         let client = self.pool.get().await?;
         let statement = client.prepare_cached(ENQUEUE).await?;
@@ -155,6 +158,7 @@ impl ReservationQueue {
                     metadata,
                     &key,
                     &hash,
+                    &notify,
                     &REQUESTED_CHANNEL,
                 ],
             )

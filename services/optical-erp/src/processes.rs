@@ -144,14 +144,13 @@ pub async fn run_api(
         clock,
         reservation_wait: Duration::from_millis(api.api_reservation_wait_ms),
     });
-    let workers = (api.workers.reservation_workers > 0).then(|| {
-        optical_app::ReservationWorkers::spawn(
-            app.inventory.clone(),
-            db.database_url.clone(),
-            optical_api::reservation_responder(),
-            api.workers.worker_config(),
-        )
-    });
+    // With RESERVATION_WORKERS=0 this only listens for answers decided by other processes.
+    let workers = optical_app::ReservationWorkers::spawn(
+        app.inventory.clone(),
+        db.database_url.clone(),
+        optical_api::reservation_responder(),
+        api.workers.worker_config(),
+    );
     let listener = std::net::TcpListener::bind(&api.api_bind)
         .with_context(|| format!("binding {}", api.api_bind))?;
     let address = listener.local_addr()?;
@@ -172,8 +171,6 @@ pub async fn run_api(
             Ok(())
         }
     };
-    if let Some(workers) = workers {
-        workers.stop().await;
-    }
+    workers.stop().await;
     result
 }

@@ -64,14 +64,13 @@ impl TestApi {
         let server = optical_api::serve(listener, state, Arc::new(authenticator), &config).unwrap();
         let handle = server.handle();
         tokio::spawn(server);
-        let workers = (options.workers.reservation_workers > 0).then(|| {
-            ReservationWorkers::spawn(
-                app.inventory.clone(),
-                database_url.to_owned(),
-                optical_api::reservation_responder(),
-                options.workers,
-            )
-        });
+        // Also with no deciders: it listens for answers made elsewhere.
+        let workers = Some(ReservationWorkers::spawn(
+            app.inventory.clone(),
+            database_url.to_owned(),
+            optical_api::reservation_responder(),
+            options.workers,
+        ));
         Self {
             base: format!("http://127.0.0.1:{port}/api/v1"),
             app,

@@ -838,3 +838,50 @@ async fn more_reservation_workers_than_pooled_connections_still_answer_every_req
         assert_eq!(reply.status, StatusCode::CREATED, "{:?}", reply.body);
     }
 }
+
+/// An API process without workers and a worker process beside it: the request is announced by
+/// NOTIFY and the answer comes back by NOTIFY (in one process both are handed over in memory).
+#[tokio::test]
+async fn reservations_queued_by_an_api_without_workers_are_decided_by_another_process() {
+    let f = Fixture::with(ApiOptions {
+        workers: optical_app::WorkerConfig {
+            reservation_workers: 0,
+            ..ApiOptions::default().workers
+        },
+        reservation_wait: Duration::from_secs(20),
+        ..ApiOptions::default()
+    })
+    .await;
+    let location = f.tenant_with_location().await;
+    let variant = f.variant().await;
+    f.receive(&location, variant, 3).await;
+    let elsewhere = optical_app::App::new(f.db.pool(4), Arc::new(optical_kernel::SystemClock));
+    let workers = optical_app::ReservationWorkers::spawn(
+        elsewhere.inventory.clone(),
+        f.db.url.clone(),
+        optical_api::reservation_responder(),
+        optical_app::WorkerConfig {
+            // No polling to fall back on: only the notification can wake this worker in time.
+            poll_interval: Duration::from_secs(3600),
+            ..optical_app::WorkerConfig::default()
+        },
+    );
+    let started = std::time::Instant::now();
+    let replies = futures::future::join_all((0..4).map(|_| f.reserve(&location, variant, 1))).await;
+    let statuses: Vec<u16> = replies.iter().map(|r| r.status.as_u16()).collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        3,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 409).count(),
+        1,
+        "{statuses:?}"
+    );
+    // A liveness check, not a performance one: a missed request notification leaves the
+    // requests to the hour-long poll (202 after 20 s), a missed answer notification leaves
+    // each caller waiting the whole 20 s bound.
+    assert!(started.elapsed() < Duration::from_secs(15));
+    workers.stop().await;
+}
