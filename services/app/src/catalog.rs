@@ -1,5 +1,5 @@
 //! Catalog use cases over the Product and Variant aggregates.
-use crate::command::{receipt, run, same_tenant, AppError, Idempotency, Receipt};
+use crate::command::{execute, AppError, Idempotency, Receipt};
 use crate::tenancy::TenancyApp;
 use cqrs_es::persist::PersistedEventStore;
 use cqrs_es::{AggregateContext, EventStore};
@@ -46,19 +46,16 @@ impl CatalogApp {
         meta: &EventMetadata,
         idempotency: Option<&Idempotency>,
     ) -> Result<Receipt, AppError<CatalogError>> {
-        same_tenant(command.tenant_id(), meta)?;
-        let aggregate_id = id.to_string();
-        let executed = run(
+        execute(
             &self.products,
             "product",
-            &aggregate_id,
+            id.to_string(),
+            command.tenant_id(),
             command,
             meta,
             idempotency,
-            |_| Vec::new(),
         )
-        .await?;
-        Ok(receipt(&aggregate_id, &executed))
+        .await
     }
 
     /// Runs a variant command.
@@ -69,19 +66,16 @@ impl CatalogApp {
         meta: &EventMetadata,
         idempotency: Option<&Idempotency>,
     ) -> Result<Receipt, AppError<CatalogError>> {
-        same_tenant(command.tenant_id(), meta)?;
-        let aggregate_id = id.to_string();
-        let executed = run(
+        execute(
             &self.variants,
             "variant",
-            &aggregate_id,
+            id.to_string(),
+            command.tenant_id(),
             command,
             meta,
             idempotency,
-            |_| Vec::new(),
         )
-        .await?;
-        Ok(receipt(&aggregate_id, &executed))
+        .await
     }
 
     /// The reference a variant command needs, read from the product's stream; `None` when

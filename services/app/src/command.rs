@@ -139,6 +139,35 @@ where
     }
 }
 
+/// The common use case: the command's tenant must be the caller's; no side writes but the
+/// idempotency record.
+pub(crate) async fn execute<A>(
+    store: &CachedEventStore<PgEventRepository, A>,
+    what: &'static str,
+    aggregate_id: String,
+    command_tenant: TenantId,
+    command: A::Command,
+    meta: &EventMetadata,
+    idempotency: Option<&Idempotency>,
+) -> Result<Receipt, AppError<A::Error>>
+where
+    A: Aggregate<Services = ()> + Clone,
+    A::Command: Clone,
+{
+    same_tenant(command_tenant, meta)?;
+    let executed = run(
+        store,
+        what,
+        &aggregate_id,
+        command,
+        meta,
+        idempotency,
+        |_| Vec::new(),
+    )
+    .await?;
+    Ok(receipt(&aggregate_id, &executed))
+}
+
 pub(crate) fn command_error<E: std::error::Error>(
     what: &'static str,
     error: CommandError<E>,

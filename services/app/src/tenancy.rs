@@ -1,6 +1,6 @@
 //! Tenancy use cases: tenants, stores, locations, vendors.
 use crate::catalog::CACHE_CAPACITY;
-use crate::command::{receipt, run, same_tenant, AppError, Idempotency, Receipt};
+use crate::command::{execute, AppError, Idempotency, Receipt};
 use cqrs_es::{Aggregate, AggregateContext, EventStore};
 use optical_event_store::{CachedEventStore, PgEventRepository, Pool};
 use optical_kernel::{EventMetadata, LocationId, StoreId, TenantId, VendorId};
@@ -49,19 +49,16 @@ impl TenancyApp {
         idempotency: Option<&Idempotency>,
     ) -> Result<Receipt, AppError<TenancyError>> {
         let tenant_id = command.tenant_id();
-        same_tenant(tenant_id, meta)?;
-        let id = tenant_id.to_string();
-        let executed = run(
+        execute(
             &self.tenants,
             "tenant",
-            &id,
+            tenant_id.to_string(),
+            tenant_id,
             command,
             meta,
             idempotency,
-            |_| Vec::new(),
         )
-        .await?;
-        Ok(receipt(&id, &executed))
+        .await
     }
 
     /// The tenant's kind, currency and settings; `TenantNotFound` before it was created.
@@ -110,19 +107,16 @@ impl TenancyApp {
         meta: &EventMetadata,
         idempotency: Option<&Idempotency>,
     ) -> Result<Receipt, AppError<TenancyError>> {
-        same_tenant(command.tenant_id(), meta)?;
-        let id = store_id.to_string();
-        let executed = run(
+        execute(
             &self.stores,
             "store",
-            &id,
+            store_id.to_string(),
+            command.tenant_id(),
             command,
             meta,
             idempotency,
-            |_| Vec::new(),
         )
-        .await?;
-        Ok(receipt(&id, &executed))
+        .await
     }
 
     pub async fn store_ref(
@@ -166,19 +160,16 @@ impl TenancyApp {
         meta: &EventMetadata,
         idempotency: Option<&Idempotency>,
     ) -> Result<Receipt, AppError<TenancyError>> {
-        same_tenant(command.tenant_id(), meta)?;
-        let id = location_id.to_string();
-        let executed = run(
+        execute(
             &self.locations,
             "location",
-            &id,
+            location_id.to_string(),
+            command.tenant_id(),
             command,
             meta,
             idempotency,
-            |_| Vec::new(),
         )
-        .await?;
-        Ok(receipt(&id, &executed))
+        .await
     }
 
     pub async fn location_ref(
@@ -220,19 +211,16 @@ impl TenancyApp {
         meta: &EventMetadata,
         idempotency: Option<&Idempotency>,
     ) -> Result<Receipt, AppError<TenancyError>> {
-        same_tenant(command.tenant_id(), meta)?;
-        let id = vendor_id.to_string();
-        let executed = run(
+        execute(
             &self.vendors,
             "vendor",
-            &id,
+            vendor_id.to_string(),
+            command.tenant_id(),
             command,
             meta,
             idempotency,
-            |_| Vec::new(),
         )
-        .await?;
-        Ok(receipt(&id, &executed))
+        .await
     }
 
     pub async fn vendor_ref(
