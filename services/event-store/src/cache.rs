@@ -143,6 +143,7 @@ where
         // already the state after the append.
         let next_state = context.aggregate.clone();
         let next_sequence = context.current_sequence + events.len();
+        self.cache().pop(&aggregate_id);
         match self.inner.commit(events, context, metadata).await {
             Ok(committed) => {
                 self.cache().put(aggregate_id, (next_state, next_sequence));
@@ -306,6 +307,11 @@ where
             .collect::<Result<_, _>>()
             .map_err(|e| CommandError::Store(e.to_string()))?;
         let (results, version) = (&decided.results, decided.sequence);
+        // Readers woken by this commit (a NOTIFY arrives as soon as it commits) must not find
+        // the state from before it: the entry leaves before the append and returns after it.
+        if !events.is_empty() {
+            self.cache().pop(aggregate_id);
+        }
         let appended = self
             .repository
             .append(

@@ -10,20 +10,26 @@
 //! transaction may still be in flight; checkpoints only move forward.
 //! Must never: know about Kafka, Avro or any domain type.
 
+mod access_audit;
 mod cache;
+mod consumer_offsets;
 mod db;
 mod idempotency;
 mod listen;
 mod outbox;
+mod personal_data;
 mod repository;
 mod reservation_queue;
 mod side_writes;
 
+pub use access_audit::{AccessAudit, AuditError, AuditedAccess, PatientAccess};
 pub use cache::{BatchCommand, BatchOutcome, CachedEventStore, CommandError, Executed};
+pub use consumer_offsets::{ConsumerSession, OffsetsError};
 pub use db::{create_database_if_missing, migrate, pool, DbError};
 pub use idempotency::{IdempotencyError, IdempotencyRecords, Recall};
 pub use listen::{listen, ListenEvent, Notification};
 pub use outbox::{OutboxError, OutboxSession};
+pub use personal_data::{DataKeys, MasterKeys, PersonalDataError};
 pub use repository::{AppendError, PgEventRepository};
 pub use reservation_queue::{
     ClaimedStockLevel, DueStockLevel, QueueError, QueuedRequest, RequestState, ReservationQueue,

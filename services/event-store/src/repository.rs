@@ -1,3 +1,4 @@
+use crate::personal_data::{carries_personal_data, DataKeys, PersonalDataError};
 use crate::side_writes::{AppendOutcome, SideWrite, SideWriteError};
 use chrono::{DateTime, Utc};
 use cqrs_es::persist::{
@@ -5,8 +6,10 @@ use cqrs_es::persist::{
 };
 use cqrs_es::Aggregate;
 use deadpool_postgres::{GenericClient, Pool};
+use optical_kernel::personal;
 use optical_kernel::{EventMetadata, EventPosition};
 use serde_json::Value;
+use std::borrow::Cow;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
@@ -54,14 +57,48 @@ const SELECT_SNAPSHOT: &str = "
 
 /// `cqrs-es` repository over PostgreSQL. Appends are a single multi-row `INSERT` — the
 /// events table doubles as the outbox — so a command without a snapshot costs one round trip.
+///
+/// Personal data in payloads is sealed on the way in and opened on the way out with the
+/// [`DataKeys`] given to [`PgEventRepository::with_data_keys`]; without them such payloads
+/// are refused (see [`crate::personal_data`]).
 #[derive(Clone)]
 pub struct PgEventRepository {
     pool: Pool,
+    keys: Option<DataKeys>,
 }
 
 impl PgEventRepository {
     pub fn new(pool: Pool) -> Self {
-        Self { pool }
+        Self { pool, keys: None }
+    }
+
+    /// Seal and open patients' personal data with these keys.
+    pub fn with_data_keys(mut self, keys: DataKeys) -> Self {
+        self.keys = Some(keys);
+        self
+    }
+
+    pub fn data_keys(&self) -> Option<&DataKeys> {
+        self.keys.as_ref()
+    }
+
+    /// `events` as they may be stored: personal data sealed. Borrowed when there is none.
+    async fn sealed<'e>(
+        &self,
+        events: &'e [SerializedEvent],
+    ) -> Result<Cow<'e, [SerializedEvent]>, PersistenceError> {
+        if !carries_personal_data(events).map_err(personal_error)? {
+            return Ok(Cow::Borrowed(events));
+        }
+        let keys = self
+            .keys
+            .as_ref()
+            .ok_or_else(|| personal_error(PersonalDataError::NotConfigured))?;
+        let mut sealed = events.to_vec();
+        keys.seal_events(&mut sealed)
+            .await
+            .map_err(personal_error)?;
+        Ok(Cow::Owned(sealed))
     }
 
     async fn client(&self) -> Result<deadpool_postgres::Object, PersistenceError> {
@@ -87,8 +124,26 @@ impl PgEventRepository {
             .query(&statement, &[&aggregate_type, &aggregate_id, &after])
             .await
             .map_err(pg_error)?;
-        rows.iter().map(serialized_event).collect()
+        let mut events = rows
+            .iter()
+            .map(serialized_event)
+            .collect::<Result<Vec<_>, _>>()?;
+        self.open(&mut events).await?;
+        Ok(events)
     }
+
+    /// Opens sealed personal data in loaded events; with no keys configured it stays sealed
+    /// (and fails to deserialise into a domain event, rather than read as data).
+    async fn open(&self, events: &mut [SerializedEvent]) -> Result<(), PersistenceError> {
+        match &self.keys {
+            Some(keys) => keys.open_events(events).await.map_err(personal_error),
+            None => Ok(()),
+        }
+    }
+}
+
+fn personal_error(error: PersonalDataError) -> PersistenceError {
+    PersistenceError::UnknownError(Box::new(error))
 }
 
 /// The column arrays of one multi-row insert.
@@ -202,7 +257,8 @@ impl PersistedEventRepository for PgEventRepository {
         events: &[SerializedEvent],
         snapshot_update: Option<(String, Value, usize)>,
     ) -> Result<(), PersistenceError> {
-        let columns = EventColumns::from_events(events)?;
+        let events = self.sealed(events).await?;
+        let columns = EventColumns::from_events(&events)?;
         let mut client = self.client().await?;
         let Some((aggregate_id, snapshot, snapshot_version)) = snapshot_update else {
             if events.is_empty() {
@@ -211,6 +267,13 @@ impl PersistedEventRepository for PgEventRepository {
             // One statement, one round trip: autocommit makes it atomic.
             return columns.insert(&client).await;
         };
+        // A snapshot is aggregate state in clear: it must not outlive an erasure.
+        if !personal::revealed_subjects(&snapshot)
+            .map_err(|e| personal_error(e.into()))?
+            .is_empty()
+        {
+            return Err(personal_error(PersonalDataError::SnapshotWithPersonalData));
+        }
         let last_sequence = match events.last() {
             Some(event) => to_i64(event.sequence)?,
             None => return Ok(()),
@@ -247,10 +310,11 @@ impl PersistedEventRepository for PgEventRepository {
             .query(SELECT_ALL_EVENTS, &[&A::TYPE])
             .await
             .map_err(pg_error)?;
-        let events = rows
+        let mut events = rows
             .iter()
             .map(serialized_event)
             .collect::<Result<Vec<_>, _>>()?;
+        self.open(&mut events).await?;
         Ok(replay(events).await)
     }
 }
@@ -341,7 +405,8 @@ impl PgEventRepository {
     where
         F: FnOnce(AppendOutcome) -> Vec<SideWrite>,
     {
-        let columns = EventColumns::from_events(events)?;
+        let events = self.sealed(events).await?;
+        let columns = EventColumns::from_events(&events)?;
         let mut client = self.client().await?;
         let Some(side_writes) = side_writes else {
             return columns.insert_returning(&client).await;

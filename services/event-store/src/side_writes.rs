@@ -1,11 +1,11 @@
 //! Rows that must commit or roll back together with an append: idempotency records,
-//! answers to queued reservation requests, reservation deadlines.
+//! answers to queued reservation requests, reservation deadlines, destroyed data keys.
 //!
 //! They are written in the append's transaction *after* the events insert, because that
 //! insert must be the statement that assigns the transaction's xid (the relay orders by it).
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Transaction;
-use optical_kernel::{EventPosition, TenantId};
+use optical_kernel::{EventPosition, PatientId, TenantId};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -39,6 +39,12 @@ pub enum SideWrite {
     },
     ReservationDeadlineCleared {
         reservation_id: Uuid,
+    },
+    /// Destroy a patient's data key ("crypto-shredding"): committed with the erasure event,
+    /// so the log never says "erased" while the data is still readable, nor the reverse.
+    PersonalDataKeyDestroyed {
+        tenant_id: TenantId,
+        patient_id: PatientId,
     },
 }
 
@@ -165,6 +171,14 @@ pub(crate) async fn write_all(
             SideWrite::ReservationDeadlineCleared { reservation_id } => {
                 let statement = tx.prepare_cached(CLEAR_DEADLINE).await?;
                 tx.execute(&statement, &[reservation_id]).await?;
+            }
+            SideWrite::PersonalDataKeyDestroyed {
+                tenant_id,
+                patient_id,
+            } => {
+                let statement = tx.prepare_cached(crate::personal_data::ERASE_KEY).await?;
+                tx.execute(&statement, &[tenant_id.as_uuid(), patient_id.as_uuid()])
+                    .await?;
             }
         }
     }

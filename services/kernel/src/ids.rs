@@ -34,3 +34,15 @@ crate::typed_id!(
     /// Identifies an order (Orders).
     OrderId
 );
+crate::typed_id!(
+    /// Identifies a patient (Customers); also the data subject whose key seals personal data.
+    PatientId
+);
+crate::typed_id!(
+    /// Identifies a prescription (Customers); orders and lab jobs copy it into snapshots.
+    PrescriptionId
+);
+crate::typed_id!(
+    /// Identifies the payment of an order (Payments).
+    PaymentId
+);

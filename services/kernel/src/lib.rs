@@ -1,5 +1,6 @@
 //! The shared vocabulary of every context: typed UUIDv7 ids, [`TenantId`], [`Money`],
-//! the [`RecordedEvent`] envelope with its [`EventMetadata`], and the [`Clock`].
+//! the [`RecordedEvent`] envelope with its [`EventMetadata`], the [`Clock`], and [`Personal`],
+//! the envelope that marks a patient's personal data inside an event for sealing.
 //!
 //! Owns: value types that more than one crate must agree on.
 //! Must never: perform I/O, depend on a runtime, a database driver or a broker client.
@@ -9,6 +10,7 @@ mod event;
 mod id;
 pub mod ids;
 mod money;
+pub mod personal;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use event::{
@@ -16,9 +18,11 @@ pub use event::{
 };
 pub use id::{IdError, TenantId};
 pub use ids::{
-    CartId, LocationId, OrderId, ProductId, ReservationId, StoreId, VariantId, VendorId,
+    CartId, LocationId, OrderId, PatientId, PaymentId, PrescriptionId, ProductId, ReservationId,
+    StoreId, VariantId, VendorId,
 };
 pub use money::{Currency, Money, MoneyError};
+pub use personal::{Personal, PersonalEnvelopeError};
 
 /// Re-exported so that `typed_id!` works in other crates without them naming `uuid`.
 #[doc(hidden)]
