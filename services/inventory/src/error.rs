@@ -55,7 +55,7 @@ pub enum InventoryError {
         reserved: u64,
         delta: i64,
     },
-    #[error("receiving or adjusting by {delta} on {on_hand} on hand exceeds the stock limit")]
+    #[error("adding {delta} units to {on_hand} on hand exceeds the stock limit")]
     StockLimitExceeded { on_hand: u64, delta: i64 },
     #[error("{requested} units requested but only {available} available")]
     OutOfStock { requested: u32, available: u64 },
@@ -73,6 +73,10 @@ pub enum InventoryError {
         reservation_id: ReservationId,
         expired_at: DateTime<Utc>,
     },
+    /// Restocking needs a reservation committed to the named order: not active, released,
+    /// expired, unknown, or committed to another order.
+    #[error("reservation {0} is not committed to this order, so there is nothing to restock")]
+    ReservationNotCommitted(ReservationId),
 }
 
 impl InventoryError {
@@ -88,6 +92,7 @@ impl InventoryError {
             InventoryError::ExpiryNotInFuture { .. } => "expiry_not_in_future",
             InventoryError::ReservationNotFound(_) => "reservation_not_found",
             InventoryError::ReservationExpired { .. } => "reservation_expired",
+            InventoryError::ReservationNotCommitted(_) => "reservation_not_committed",
         }
     }
 }
@@ -134,6 +139,7 @@ mod tests {
                 reservation_id: id,
                 expired_at: now,
             },
+            InventoryError::ReservationNotCommitted(id),
         ];
         let values = [
             ValueError::QuantityNotPositive,

@@ -3,7 +3,9 @@
 //!
 //! Owns: the rules that keep stock honest. Units on hand never drop below zero and never below
 //! the units reserved for carts; a reservation holds units until it is released, expires or is
-//! committed to an order. Every event carries the totals after it, so projections need no state.
+//! committed to an order, and a committed reservation's units come back on hand exactly once if
+//! that order is cancelled before shipping. Every event carries the totals after it, so
+//! projections need no state.
 //! Every value is validated when built and again when deserialised.
 //!
 //! Must never: perform I/O (no SQL, Kafka, HTTP), read a clock (the current time travels in
@@ -20,7 +22,9 @@ mod values;
 
 pub use error::{InventoryError, ValueError};
 pub use optical_kernel::{CartId, LocationId, OrderId, ReservationId, VariantId};
-pub use stock_level::{Reservation, StockLevel, StockLevelCommand, StockLevelEvent};
+pub use stock_level::{
+    Reservation, ReservationStatus, StockLevel, StockLevelCommand, StockLevelEvent,
+};
 pub use values::{
     AdjustmentNote, AdjustmentReason, Quantity, ReceiptReference, StockDelta, StockLevelKey,
 };

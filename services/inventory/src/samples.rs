@@ -141,6 +141,14 @@ pub fn stock_level_events() -> Vec<StockLevelEvent> {
             on_hand: 14,
             reserved: 0,
         },
+        StockLevelEvent::ReservationRestocked {
+            location_id,
+            variant_id,
+            reservation_id,
+            order_id: order_id(),
+            quantity: units(2),
+            on_hand: 16,
+        },
     ]
 }
 
@@ -160,7 +168,7 @@ mod tests {
     #[test]
     fn event_types_are_unique_and_named_by_context_aggregate_and_past_tense() {
         let types = all_event_types();
-        assert_eq!(types.len(), 6);
+        assert_eq!(types.len(), 7);
         assert_eq!(types.iter().collect::<BTreeSet<_>>().len(), types.len());
         for event_type in types {
             let parts: Vec<&str> = event_type.split('.').collect();

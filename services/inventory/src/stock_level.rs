@@ -45,7 +45,8 @@ pub enum StockLevelCommand {
         tenant_id: TenantId,
         reservation_id: ReservationId,
     },
-    /// Hands reserved units to an order: they leave the stock on hand.
+    /// Hands reserved units to an order: they leave the stock on hand. Repeating it for the
+    /// order the reservation was already committed to changes nothing.
     CommitReservation {
         tenant_id: TenantId,
         reservation_id: ReservationId,
@@ -56,6 +57,13 @@ pub enum StockLevelCommand {
     ExpireReservations {
         tenant_id: TenantId,
         now: DateTime<Utc>,
+    },
+    /// Puts the units of a reservation committed to `order_id` back on hand, because the order
+    /// was cancelled before shipping. Exactly once: a repeat changes nothing.
+    RestockCancelledOrder {
+        tenant_id: TenantId,
+        reservation_id: ReservationId,
+        order_id: OrderId,
     },
 }
 
@@ -68,7 +76,8 @@ impl StockLevelCommand {
             | StockLevelCommand::ReserveStock { tenant_id, .. }
             | StockLevelCommand::ReleaseReservation { tenant_id, .. }
             | StockLevelCommand::CommitReservation { tenant_id, .. }
-            | StockLevelCommand::ExpireReservations { tenant_id, .. } => *tenant_id,
+            | StockLevelCommand::ExpireReservations { tenant_id, .. }
+            | StockLevelCommand::RestockCancelledOrder { tenant_id, .. } => *tenant_id,
         }
     }
 }
@@ -126,17 +135,27 @@ pub enum StockLevelEvent {
         on_hand: u64,
         reserved: u64,
     },
+    /// The committed units of a cancelled order are back on hand (and available again).
+    ReservationRestocked {
+        location_id: LocationId,
+        variant_id: VariantId,
+        reservation_id: ReservationId,
+        order_id: OrderId,
+        quantity: Quantity,
+        on_hand: u64,
+    },
 }
 
 impl StockLevelEvent {
     /// Every `event_type()` this enum can return.
-    pub const EVENT_TYPES: [&'static str; 6] = [
+    pub const EVENT_TYPES: [&'static str; 7] = [
         "inventory.stock.received",
         "inventory.stock.adjusted",
         "inventory.stock.reserved",
         "inventory.reservation.released",
         "inventory.reservation.expired",
         "inventory.reservation.committed",
+        "inventory.reservation.restocked",
     ];
 
     /// The stock level the event belongs to; its string form is the aggregate id.
@@ -170,6 +189,11 @@ impl StockLevelEvent {
             location_id,
             variant_id,
             ..
+        }
+        | StockLevelEvent::ReservationRestocked {
+            location_id,
+            variant_id,
+            ..
         }) = self;
         StockLevelKey {
             location_id: *location_id,
@@ -180,7 +204,8 @@ impl StockLevelEvent {
 
 impl DomainEvent for StockLevelEvent {
     fn event_type(&self) -> String {
-        let [received, adjusted, reserved, released, expired, committed] = Self::EVENT_TYPES;
+        let [received, adjusted, reserved, released, expired, committed, restocked] =
+            Self::EVENT_TYPES;
         match self {
             StockLevelEvent::StockReceived { .. } => received,
             StockLevelEvent::StockAdjusted { .. } => adjusted,
@@ -188,6 +213,7 @@ impl DomainEvent for StockLevelEvent {
             StockLevelEvent::ReservationReleased { .. } => released,
             StockLevelEvent::ReservationExpired { .. } => expired,
             StockLevelEvent::ReservationCommitted { .. } => committed,
+            StockLevelEvent::ReservationRestocked { .. } => restocked,
         }
         .to_owned()
     }
@@ -206,14 +232,54 @@ pub struct Reservation {
     pub expires_at: DateTime<Utc>,
 }
 
-/// How a reservation ended. Kept so that an id is never reused and so that committing an
-/// expired reservation says "expired" rather than "not found".
+/// Where a reservation stands, as [`StockLevel::reservation_status`] reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReservationStatus {
+    /// Holding units for its cart.
+    Active(Reservation),
+    /// Given back before it was committed.
+    Released,
+    /// Expired at `at` (its `expires_at`) before it was committed.
+    Expired { at: DateTime<Utc> },
+    /// Its units went to `order_id` and left the stock on hand.
+    Committed {
+        order_id: OrderId,
+        quantity: Quantity,
+    },
+    /// Committed to `order_id`, then put back on hand when that order was cancelled.
+    Restocked { order_id: OrderId },
+}
+
+/// How a reservation ended. Kept so that an id is never reused, so that committing an
+/// expired reservation says "expired" rather than "not found", and so that commits and
+/// restocks repeated by the order saga change nothing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 enum Outcome {
     Released,
-    Expired { at: DateTime<Utc> },
-    Committed,
+    Expired {
+        at: DateTime<Utc>,
+    },
+    Committed {
+        order_id: OrderId,
+        quantity: Quantity,
+    },
+    Restocked {
+        order_id: OrderId,
+    },
+}
+
+impl From<Outcome> for ReservationStatus {
+    fn from(outcome: Outcome) -> Self {
+        match outcome {
+            Outcome::Released => ReservationStatus::Released,
+            Outcome::Expired { at } => ReservationStatus::Expired { at },
+            Outcome::Committed { order_id, quantity } => {
+                ReservationStatus::Committed { order_id, quantity }
+            }
+            Outcome::Restocked { order_id } => ReservationStatus::Restocked { order_id },
+        }
+    }
 }
 
 /// A stock level's decision state. `None` until the first receipt.
@@ -297,6 +363,20 @@ impl StockLevel {
         self.state
             .as_ref()
             .and_then(|s| s.reservations.get(&reservation_id))
+    }
+
+    /// Where a reservation stands: active, or how it ended; `None` if this stock level never
+    /// held it. For the order saga, to skip steps it already took.
+    pub fn reservation_status(&self, id: ReservationId) -> Option<ReservationStatus> {
+        let state = self.state.as_ref()?;
+        match state.reservations.get(&id) {
+            Some(reservation) => Some(ReservationStatus::Active(reservation.clone())),
+            None => state
+                .finished
+                .get(&id)
+                .copied()
+                .map(ReservationStatus::from),
+        }
     }
 
     /// The active reservations, by id.
@@ -471,8 +551,12 @@ impl StockLevel {
                     expired_at,
                 };
                 let Some(reservation) = state.reservations.get(&reservation_id) else {
-                    // Tell an order whose reservation the worker expired why it cannot commit.
                     return match state.finished.get(&reservation_id) {
+                        // The saga repeated a step it already took.
+                        Some(Outcome::Committed { order_id: to, .. }) if *to == order_id => {
+                            Ok(vec![])
+                        }
+                        // Tell an order whose reservation the worker expired why it cannot commit.
                         Some(Outcome::Expired { at }) => Err(expired(*at)),
                         _ => Err(not_found()),
                     };
@@ -495,6 +579,37 @@ impl StockLevel {
             StockLevelCommand::ExpireReservations { tenant_id, now } => Ok(self
                 .visible(tenant_id)?
                 .map_or_else(Vec::new, |state| state.expire_due(now))),
+            StockLevelCommand::RestockCancelledOrder {
+                tenant_id,
+                reservation_id,
+                order_id,
+            } => {
+                let not_committed = || InventoryError::ReservationNotCommitted(reservation_id);
+                let state = self.visible(tenant_id)?.ok_or_else(not_committed)?;
+                let quantity = match state.finished.get(&reservation_id) {
+                    Some(Outcome::Committed {
+                        order_id: to,
+                        quantity,
+                    }) if *to == order_id => *quantity,
+                    // Already back on hand: the saga repeated a step it already took.
+                    Some(Outcome::Restocked { order_id: to }) if *to == order_id => {
+                        return Ok(vec![])
+                    }
+                    _ => return Err(not_committed()),
+                };
+                let on_hand = state.on_hand;
+                let delta = i64::from(quantity.get());
+                let on_hand = Self::moved(on_hand, delta)
+                    .ok_or(InventoryError::StockLimitExceeded { on_hand, delta })?;
+                Ok(vec![StockLevelEvent::ReservationRestocked {
+                    location_id: state.key.location_id,
+                    variant_id: state.key.variant_id,
+                    reservation_id,
+                    order_id,
+                    quantity,
+                    on_hand,
+                }])
+            }
         }
     }
 }
@@ -583,13 +698,24 @@ impl Aggregate for StockLevel {
             }
             StockLevelEvent::ReservationCommitted {
                 reservation_id,
+                order_id,
+                quantity,
                 on_hand,
                 reserved,
                 ..
             } => {
-                state.end(reservation_id, Outcome::Committed);
+                state.end(reservation_id, Outcome::Committed { order_id, quantity });
                 state.on_hand = on_hand;
                 state.reserved = reserved;
+            }
+            StockLevelEvent::ReservationRestocked {
+                reservation_id,
+                order_id,
+                on_hand,
+                ..
+            } => {
+                state.end(reservation_id, Outcome::Restocked { order_id });
+                state.on_hand = on_hand;
             }
         }
     }

@@ -31,6 +31,11 @@ fn order() -> OrderId {
     samples::order_id()
 }
 
+/// An order other than `order()`.
+fn other_order() -> OrderId {
+    OrderId::from_uuid(Uuid::from_u128(0x0192_6f3a_1b2c_7d4e_8f10_0000_0000_0702))
+}
+
 /// Fixed, distinct reservation ids (UUIDv7).
 fn rid(n: u16) -> ReservationId {
     ReservationId::from_uuid(Uuid::from_u128(
@@ -94,10 +99,27 @@ fn commit(id: ReservationId, now: DateTime<Utc>) -> StockLevelCommand {
     }
 }
 
+fn commit_to(id: ReservationId, order_id: OrderId, now: DateTime<Utc>) -> StockLevelCommand {
+    StockLevelCommand::CommitReservation {
+        tenant_id: tenant(),
+        reservation_id: id,
+        order_id,
+        now,
+    }
+}
+
 fn expire(now: DateTime<Utc>) -> StockLevelCommand {
     StockLevelCommand::ExpireReservations {
         tenant_id: tenant(),
         now,
+    }
+}
+
+fn restock(id: ReservationId, order_id: OrderId) -> StockLevelCommand {
+    StockLevelCommand::RestockCancelledOrder {
+        tenant_id: tenant(),
+        reservation_id: id,
+        order_id,
     }
 }
 
@@ -110,7 +132,8 @@ fn foreign(mut command: StockLevelCommand) -> StockLevelCommand {
         | StockLevelCommand::ReserveStock { tenant_id, .. }
         | StockLevelCommand::ReleaseReservation { tenant_id, .. }
         | StockLevelCommand::CommitReservation { tenant_id, .. }
-        | StockLevelCommand::ExpireReservations { tenant_id, .. } => *tenant_id = other,
+        | StockLevelCommand::ExpireReservations { tenant_id, .. }
+        | StockLevelCommand::RestockCancelledOrder { tenant_id, .. } => *tenant_id = other,
     }
     command
 }
@@ -181,6 +204,17 @@ fn committed(id: ReservationId, n: u32, on_hand: u64, total: u64) -> StockLevelE
         quantity: q(n),
         on_hand,
         reserved: total,
+    }
+}
+
+fn restocked(id: ReservationId, n: u32, on_hand: u64) -> StockLevelEvent {
+    StockLevelEvent::ReservationRestocked {
+        location_id: loc(),
+        variant_id: var(),
+        reservation_id: id,
+        order_id: order(),
+        quantity: q(n),
+        on_hand,
     }
 }
 
@@ -575,7 +609,7 @@ fn committing_a_reservation_the_worker_expired_says_expired() {
 }
 
 #[test]
-fn committing_an_unknown_released_or_committed_reservation_is_not_found() {
+fn committing_an_unknown_released_or_restocked_reservation_is_not_found() {
     Fixture::with(())
         .given(ten_with_three_reserved())
         .when(commit(rid(2), t(1)))
@@ -584,9 +618,12 @@ fn committing_an_unknown_released_or_committed_reservation_is_not_found() {
         .given_no_previous_events()
         .when(commit(rid(1), t(1)))
         .then_expect_error(InventoryError::ReservationNotFound(rid(1)));
-    for finished in [released(rid(1), 3, 0), committed(rid(1), 3, 7, 0)] {
+    for finished in [
+        vec![released(rid(1), 3, 0)],
+        vec![committed(rid(1), 3, 7, 0), restocked(rid(1), 3, 10)],
+    ] {
         let mut events = ten_with_three_reserved();
-        events.push(finished);
+        events.extend(finished);
         Fixture::with(())
             .given(events)
             .when(commit(rid(1), t(1)))
@@ -595,11 +632,215 @@ fn committing_an_unknown_released_or_committed_reservation_is_not_found() {
 }
 
 #[test]
+fn committing_again_to_the_same_order_changes_nothing() {
+    let mut events = ten_with_three_reserved();
+    events.push(committed(rid(1), 3, 7, 0));
+    // Even after the reservation would have expired: the units already belong to the order.
+    for now in [t(1), t(60)] {
+        Fixture::with(())
+            .given(events.clone())
+            .when(commit(rid(1), now))
+            .then_expect_events(vec![]);
+    }
+}
+
+#[test]
+fn committing_a_reservation_committed_to_another_order_is_not_found() {
+    let mut events = ten_with_three_reserved();
+    events.push(committed(rid(1), 3, 7, 0));
+    Fixture::with(())
+        .given(events)
+        .when(commit_to(rid(1), other_order(), t(1)))
+        .then_expect_error(InventoryError::ReservationNotFound(rid(1)));
+}
+
+#[test]
 fn committing_on_another_tenants_level_is_not_found() {
     Fixture::with(())
         .given(ten_with_three_reserved())
         .when(foreign(commit(rid(1), t(1))))
         .then_expect_error(InventoryError::StockLevelNotFound);
+}
+
+// --- RestockCancelledOrder
+
+/// `ten_with_three_reserved`, then `rid(1)` committed to `order()`: seven on hand.
+fn three_committed() -> Vec<StockLevelEvent> {
+    let mut events = ten_with_three_reserved();
+    events.push(committed(rid(1), 3, 7, 0));
+    events
+}
+
+#[test]
+fn restocking_puts_the_committed_units_back_on_hand() {
+    Fixture::with(())
+        .given(three_committed())
+        .when(restock(rid(1), order()))
+        .then_expect_events(vec![restocked(rid(1), 3, 10)]);
+    let level = replay(
+        three_committed()
+            .into_iter()
+            .chain([restocked(rid(1), 3, 10)]),
+    );
+    assert_eq!(
+        (level.on_hand(), level.reserved(), level.available()),
+        (10, 0, 10)
+    );
+    assert_eq!(level.reservation(rid(1)), None);
+}
+
+#[test]
+fn restocked_units_are_counted_with_the_reservations_held_since() {
+    let events: Vec<_> = three_committed()
+        .into_iter()
+        .chain([reserved(rid(2), 7, t(30), 7)])
+        .collect();
+    Fixture::with(())
+        .given(events.clone())
+        .when(restock(rid(1), order()))
+        .then_expect_events(vec![restocked(rid(1), 3, 10)]);
+    let level = replay(events.into_iter().chain([restocked(rid(1), 3, 10)]));
+    assert_eq!(
+        (level.on_hand(), level.reserved(), level.available()),
+        (10, 7, 3)
+    );
+}
+
+#[test]
+fn restocking_twice_changes_nothing() {
+    let events: Vec<_> = three_committed()
+        .into_iter()
+        .chain([restocked(rid(1), 3, 10)])
+        .collect();
+    Fixture::with(())
+        .given(events)
+        .when(restock(rid(1), order()))
+        .then_expect_events(vec![]);
+}
+
+#[test]
+fn only_a_committed_reservation_can_be_restocked() {
+    let active = ten_with_three_reserved();
+    let was_released: Vec<_> = active
+        .iter()
+        .cloned()
+        .chain([released(rid(1), 3, 0)])
+        .collect();
+    let was_expired: Vec<_> = active
+        .iter()
+        .cloned()
+        .chain([expired(rid(1), 3, t(30), 0)])
+        .collect();
+    for history in [active, was_released, was_expired] {
+        Fixture::with(())
+            .given(history)
+            .when(restock(rid(1), order()))
+            .then_expect_error(InventoryError::ReservationNotCommitted(rid(1)));
+    }
+}
+
+#[test]
+fn restocking_a_reservation_never_made_is_rejected() {
+    Fixture::with(())
+        .given(three_committed())
+        .when(restock(rid(2), order()))
+        .then_expect_error(InventoryError::ReservationNotCommitted(rid(2)));
+    Fixture::with(())
+        .given_no_previous_events()
+        .when(restock(rid(1), order()))
+        .then_expect_error(InventoryError::ReservationNotCommitted(rid(1)));
+}
+
+#[test]
+fn restocking_for_another_order_is_rejected() {
+    Fixture::with(())
+        .given(three_committed())
+        .when(restock(rid(1), other_order()))
+        .then_expect_error(InventoryError::ReservationNotCommitted(rid(1)));
+    let events: Vec<_> = three_committed()
+        .into_iter()
+        .chain([restocked(rid(1), 3, 10)])
+        .collect();
+    Fixture::with(())
+        .given(events)
+        .when(restock(rid(1), other_order()))
+        .then_expect_error(InventoryError::ReservationNotCommitted(rid(1)));
+}
+
+#[test]
+fn restocking_cannot_grow_stock_beyond_the_limit() {
+    let max = StockLevel::MAX_ON_HAND;
+    let events = vec![
+        received(1, max - 2),
+        reserved(rid(1), 3, t(30), 3),
+        committed(rid(1), 3, max - 5, 0),
+        received(4, max - 1),
+    ];
+    Fixture::with(())
+        .given(events)
+        .when(restock(rid(1), order()))
+        .then_expect_error(InventoryError::StockLimitExceeded {
+            on_hand: max - 1,
+            delta: 3,
+        });
+}
+
+#[test]
+fn restocking_on_another_tenants_level_is_not_found() {
+    Fixture::with(())
+        .given(three_committed())
+        .when(foreign(restock(rid(1), order())))
+        .then_expect_error(InventoryError::StockLevelNotFound);
+}
+
+// --- reservation_status
+
+#[test]
+fn reservation_status_tells_where_each_reservation_stands() {
+    let level = replay([
+        received(20, 20),
+        reserved(rid(1), 1, t(30), 1),
+        reserved(rid(2), 2, t(10), 3),
+        reserved(rid(3), 3, t(30), 6),
+        reserved(rid(4), 4, t(30), 10),
+        reserved(rid(5), 5, t(30), 15),
+        expired(rid(2), 2, t(10), 13),
+        released(rid(3), 3, 10),
+        committed(rid(4), 4, 16, 6),
+        committed(rid(5), 5, 11, 1),
+        restocked(rid(5), 5, 16),
+    ]);
+    assert_eq!(
+        level.reservation_status(rid(1)),
+        Some(ReservationStatus::Active(Reservation {
+            reservation_id: rid(1),
+            cart_id: cart(),
+            quantity: q(1),
+            expires_at: t(30),
+        }))
+    );
+    assert_eq!(
+        level.reservation_status(rid(2)),
+        Some(ReservationStatus::Expired { at: t(10) })
+    );
+    assert_eq!(
+        level.reservation_status(rid(3)),
+        Some(ReservationStatus::Released)
+    );
+    assert_eq!(
+        level.reservation_status(rid(4)),
+        Some(ReservationStatus::Committed {
+            order_id: order(),
+            quantity: q(4),
+        })
+    );
+    assert_eq!(
+        level.reservation_status(rid(5)),
+        Some(ReservationStatus::Restocked { order_id: order() })
+    );
+    assert_eq!(level.reservation_status(rid(6)), None);
+    assert_eq!((level.on_hand(), level.reserved()), (16, 1));
+    assert_eq!(StockLevel::default().reservation_status(rid(1)), None);
 }
 
 // --- ExpireReservations
@@ -684,6 +925,7 @@ fn commands_name_their_tenant() {
         release(rid(1)),
         commit(rid(1), t(0)),
         expire(t(0)),
+        restock(rid(1), order()),
     ] {
         assert_eq!(command.tenant_id(), tenant());
         assert_ne!(foreign(command).tenant_id(), tenant());
@@ -705,11 +947,14 @@ fn an_empty_level_has_nothing() {
 
 #[test]
 fn aggregate_state_survives_a_snapshot_round_trip() {
-    let level = replay(
-        three_reservations()
-            .into_iter()
-            .chain([released(rid(2), 2, 4), expired(rid(3), 1, t(20), 3)]),
-    );
+    let level = replay(three_reservations().into_iter().chain([
+        released(rid(2), 2, 4),
+        expired(rid(3), 1, t(20), 3),
+        committed(rid(1), 3, 7, 0),
+        reserved(rid(4), 1, t(40), 1),
+        committed(rid(4), 1, 6, 0),
+        restocked(rid(4), 1, 7),
+    ]));
     let json = serde_json::to_value(&level).unwrap();
     assert_eq!(serde_json::from_value::<StockLevel>(json).unwrap(), level);
 }
@@ -781,7 +1026,7 @@ impl Rng {
 fn random_command(rng: &mut Rng, now: DateTime<Utc>) -> StockLevelCommand {
     let id = rid(u16::try_from(rng.below(12)).unwrap());
     let n = u32::try_from(rng.between(1, 6)).unwrap();
-    let command = match rng.below(7) {
+    let command = match rng.below(8) {
         0 => receive(n, None),
         1 => {
             let sign = if rng.below(2) == 0 { -1 } else { 1 };
@@ -797,6 +1042,15 @@ fn random_command(rng: &mut Rng, now: DateTime<Utc>) -> StockLevelCommand {
         },
         4 => release(id),
         5 => commit(id, now),
+        6 => {
+            // Mostly the order the reservation was committed to, sometimes another one.
+            let order_id = if rng.below(4) == 0 {
+                other_order()
+            } else {
+                order()
+            };
+            restock(id, order_id)
+        }
         _ => expire(now),
     };
     if rng.below(20) == 0 {
@@ -818,6 +1072,35 @@ fn check_invariants(level: &StockLevel, seed: u64) {
         level.on_hand() - level.reserved(),
         "seed {seed}"
     );
+}
+
+/// Units come back at most once per reservation, and only what was committed to that order.
+fn check_restocks_exactly_once(history: &[StockLevelEvent], seed: u64) {
+    let mut committed = std::collections::BTreeMap::new();
+    for event in history {
+        match event {
+            StockLevelEvent::ReservationCommitted {
+                reservation_id,
+                order_id,
+                quantity,
+                ..
+            } => {
+                let previous = committed.insert(*reservation_id, (*order_id, *quantity));
+                assert_eq!(previous, None, "seed {seed}: committed once");
+            }
+            StockLevelEvent::ReservationRestocked {
+                reservation_id,
+                order_id,
+                quantity,
+                ..
+            } => assert_eq!(
+                committed.remove(reservation_id),
+                Some((*order_id, *quantity)),
+                "seed {seed}: restocks only a commit not yet restocked"
+            ),
+            _ => {}
+        }
+    }
 }
 
 #[test]
@@ -847,6 +1130,7 @@ fn random_command_sequences_keep_on_hand_at_or_above_reserved() {
                 }
             }
         }
+        check_restocks_exactly_once(&history, seed);
         assert_eq!(
             replay(history),
             level,
