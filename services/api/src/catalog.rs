@@ -3,6 +3,8 @@
 mod convert;
 mod dto;
 
+pub(crate) use dto::MoneyView;
+
 use crate::extract::{path_id, IdempotencyKey, JsonBody};
 use crate::problem::{ApiError, FieldError, Problem};
 use crate::respond::{app_error, run_command, Coded, CommandAccepted};
@@ -13,7 +15,7 @@ use crate::ApiState;
 use actix_web::http::{Method, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use dto::{
-    AddVariant, ChangeVariantPrice, CreateProduct, MoneyView, ProductView, UpdateProductDetails,
+    AddVariant, ChangeVariantPrice, CreateProduct, ProductView, UpdateProductDetails,
     UpdateVariantAttributes, VariantView,
 };
 use optical_app::AppError;
@@ -469,6 +471,7 @@ macro_rules! endpoint {
             scope: Some(WRITE),
             idempotent: true,
             request: Some(schema::<$request>),
+            upload: None,
             responses: accepted($status, $summary),
             route: || web::route().to($handler),
         }
@@ -483,6 +486,7 @@ macro_rules! endpoint {
             scope: Some(WRITE),
             idempotent: true,
             request: None,
+            upload: None,
             responses: accepted($status, $summary),
             route: || web::route().to($handler),
         }
@@ -511,6 +515,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             scope: Some(READ),
             idempotent: false,
             request: None,
+            upload: None,
             responses: view(schema::<ProductView>, "The product"),
             route: || web::route().to(get_product),
         },
@@ -523,6 +528,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             scope: Some(READ),
             idempotent: false,
             request: None,
+            upload: None,
             responses: view(schema::<VariantView>, "The variant"),
             route: || web::route().to(get_variant),
         },

@@ -140,11 +140,16 @@ fn pointer(path: &serde_path_to_error::Path) -> String {
     out
 }
 
-/// The optional `Idempotency-Key` header: 1–255 printable ASCII characters.
+/// The optional `Idempotency-Key` header: 1–255 printable ASCII characters, not starting with
+/// [`RESERVED_KEY_PREFIX`] (the keys the server gives provider webhooks).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IdempotencyKey(pub Option<String>);
 
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+
+/// Idempotency keys the server makes itself (`webhook:<provider>:<event id>`): a caller who
+/// could choose such a key could occupy a webhook's key before the provider delivers it.
+pub const RESERVED_KEY_PREFIX: &str = "webhook:";
 
 impl FromRequest for IdempotencyKey {
     type Error = ApiError;
@@ -155,9 +160,10 @@ impl FromRequest for IdempotencyKey {
             v.to_str()
                 .ok()
                 .filter(|k| !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic()))
+                .filter(|k| !k.starts_with(RESERVED_KEY_PREFIX))
                 .map(str::to_owned)
                 .ok_or_else(|| {
-                    ApiError::bad_request("invalid_idempotency_key", "the Idempotency-Key header must be 1-255 printable ASCII characters without spaces")
+                    ApiError::bad_request("invalid_idempotency_key", "the Idempotency-Key header must be 1-255 printable ASCII characters without spaces, not starting with `webhook:`")
                         .with_errors(vec![FieldError::new("header.Idempotency-Key", "invalid_value", "1-255 printable ASCII characters")])
                 })
         });
@@ -175,6 +181,83 @@ pub fn request_hash(req: &HttpRequest, body: &[u8]) -> [u8; 32] {
     hasher.update([0]);
     hasher.update(body);
     hasher.finalize().into()
+}
+
+/// The media type of a request without its parameters, lower-cased (`image/png`).
+pub fn media_type(req: &HttpRequest) -> Option<String> {
+    req.headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .filter(|v| !v.is_empty())
+}
+
+/// Reads a body of at most `limit` bytes; a larger one answers 413 as soon as it is known
+/// (from `Content-Length`, or while reading).
+pub async fn read_limited(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+    limit: usize,
+) -> Result<web::Bytes, ApiError> {
+    use futures::StreamExt as _;
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("the request body is larger than this endpoint accepts ({limit} bytes)"),
+        )
+    };
+    let declared = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|length| length > limit) {
+        return Err(too_large());
+    }
+    let mut body = web::BytesMut::with_capacity(declared.unwrap_or(0).min(limit));
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| ApiError::bad_request("unreadable_body", e))?;
+        if body.len() + chunk.len() > limit {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+/// The raw document of an endpoint declared with an [`Upload`](crate::routes::Upload): its
+/// media type (one of the declared ones, else 415) and its bytes (at most the declared
+/// size, else 413). Call it after the caller was authenticated.
+pub async fn read_upload(
+    req: &HttpRequest,
+    payload: web::Payload,
+) -> Result<(String, web::Bytes), ApiError> {
+    let Some(upload) = req.app_data::<crate::routes::Upload>().copied() else {
+        return Err(ApiError::internal(
+            "an upload endpoint without its declaration",
+        ));
+    };
+    let media = media_type(req)
+        .filter(|media| upload.media_types.contains(&media.as_str()))
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                format!(
+                    "send the document as one of: {}",
+                    upload.media_types.join(", ")
+                ),
+            )
+        })?;
+    let bytes = read_limited(req, payload, upload.max_bytes).await?;
+    Ok((media, bytes))
 }
 
 /// Parses a path parameter into a typed id; a malformed id answers 404, like an unknown one

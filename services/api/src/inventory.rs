@@ -494,6 +494,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             scope: Some(WRITE),
             idempotent: true,
             request: Some(schema::<ReceiveStock>),
+            upload: None,
             responses: accepted("Received"),
             route: || web::route().to(receive),
         },
@@ -506,6 +507,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             scope: Some(WRITE),
             idempotent: true,
             request: Some(schema::<AdjustStock>),
+            upload: None,
             responses: accepted("Adjusted"),
             route: || web::route().to(adjust),
         },
@@ -518,6 +520,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             scope: Some(READ),
             idempotent: false,
             request: None,
+            upload: None,
             responses: vec![
                 Response {
                     status: 200,
@@ -540,6 +543,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             scope: Some(RESERVE),
             idempotent: true,
             request: Some(schema::<Reserve>),
+            upload: None,
             responses: vec![
                 Response {
                     status: 201,
@@ -568,6 +572,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             scope: Some(RESERVE),
             idempotent: false,
             request: None,
+            upload: None,
             responses: vec![
                 Response {
                     status: 201,
@@ -593,6 +598,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             scope: Some(RESERVE),
             idempotent: true,
             request: None,
+            upload: None,
             responses: accepted("Released"),
             route: || web::route().to(release),
         },
@@ -605,6 +611,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             scope: Some(WRITE),
             idempotent: true,
             request: Some(schema::<CommitReservation>),
+            upload: None,
             responses: accepted("Committed"),
             route: || web::route().to(commit),
         },

@@ -12,12 +12,16 @@
 pub mod auth;
 mod catalog;
 pub mod context;
+mod customers;
 pub mod extract;
 mod inventory;
+mod orders;
+mod payments;
 pub mod problem;
 pub mod respond;
 pub mod routes;
 pub mod security;
+pub mod signing;
 mod tenancy;
 mod validate;
 
@@ -32,6 +36,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use inventory::reservation_responder;
+pub use optical_optics::PrescriptionLimits;
+pub use signing::{webhook_signature, DocumentLinks, SigningError, WebhookSecrets};
 
 /// What handlers share.
 pub struct ApiState {
@@ -41,6 +47,12 @@ pub struct ApiState {
     /// How long `POST /inventory/reservations` waits for its queued request to be decided
     /// before answering 202 with a link to poll.
     pub reservation_wait: Duration,
+    /// The sphere and cylinder ranges a prescription entered through the API must keep to.
+    pub prescription_limits: PrescriptionLimits,
+    /// Secret and lifetime of the signed, expiring download links of Rx scans.
+    pub document_links: DocumentLinks,
+    /// Per payment provider, the secret its webhooks are signed with.
+    pub webhook_secrets: WebhookSecrets,
 }
 
 /// Limits and knobs of the HTTP server.
@@ -71,6 +83,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         scope: None,
         idempotent: false,
         request: None,
+        upload: None,
         responses: vec![routes::Response {
             status: 200,
             description: "The OpenAPI 3.1 document",
@@ -81,6 +94,9 @@ pub fn endpoints() -> Vec<Endpoint> {
     all.extend(tenancy::endpoints());
     all.extend(catalog::endpoints());
     all.extend(inventory::endpoints());
+    all.extend(customers::endpoints());
+    all.extend(orders::endpoints());
+    all.extend(payments::endpoints());
     all
 }
 

@@ -1,7 +1,7 @@
 //! From use-case results to HTTP: the command response, domain rejections as problems,
 //! and the idempotency protocol around a command.
 use crate::extract::{request_hash, IdempotencyKey};
-use crate::problem::{ApiError, PROBLEM_JSON};
+use crate::problem::{ApiError, FieldError, PROBLEM_JSON};
 use crate::ApiState;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
@@ -110,6 +110,9 @@ async fn recall(
         .map_err(ApiError::unavailable)
 }
 
+/// Builds the stored (and replayed) response of a carried-out command from its receipt.
+pub type Respond = Arc<dyn Fn(&Receipt) -> StoredResponse + Send + Sync>;
+
 /// Runs a command under the idempotency protocol: a known key with the same request
 /// replays the stored response, with another request answers 422; a new key's response is
 /// stored in the command's transaction. `success` is the status of a carried-out command.
@@ -126,13 +129,39 @@ where
     F: FnOnce(Option<Idempotency>) -> Fut,
     Fut: Future<Output = Result<Receipt, ApiError>>,
 {
-    let respond: Arc<dyn Fn(&Receipt) -> StoredResponse + Send + Sync> =
-        Arc::new(move |receipt: &Receipt| accepted(success, receipt));
-    let Some(key) = key.0 else {
+    let respond: Respond = Arc::new(move |receipt: &Receipt| accepted(success, receipt));
+    run_command_with(
+        state,
+        tenant_id,
+        key.0,
+        || request_hash(req, body),
+        respond,
+        run,
+    )
+    .await
+}
+
+/// [`run_command`] with the response built by `respond` (for answers that carry more than the
+/// receipt, such as an id the server made up) and the request's fingerprint computed by
+/// `hash` only when there is a key. The key need not come from a header: webhooks use the
+/// provider's event id.
+pub async fn run_command_with<F, Fut>(
+    state: &ApiState,
+    tenant_id: TenantId,
+    key: Option<String>,
+    hash: impl FnOnce() -> [u8; 32],
+    respond: Respond,
+    run: F,
+) -> Result<HttpResponse, ApiError>
+where
+    F: FnOnce(Option<Idempotency>) -> Fut,
+    Fut: Future<Output = Result<Receipt, ApiError>>,
+{
+    let Some(key) = key else {
         let receipt = run(None).await?;
         return Ok(stored_response(&respond(&receipt), false));
     };
-    let hash = request_hash(req, body);
+    let hash = hash();
     match recall(state, tenant_id, &key, &hash).await? {
         Recall::Replay(stored) => return Ok(stored_response(&stored, true)),
         Recall::Mismatch => return Err(key_reused()),
@@ -154,5 +183,22 @@ where
             }
         }
         Err(error) => Err(error),
+    }
+}
+
+/// `app_error`, plus a field error pointing at the request value the domain refused (as
+/// named by `field`), so that clients show it next to the field like any other 422.
+pub fn app_error_at<E: Coded>(
+    error: AppError<E>,
+    field: impl FnOnce(&E) -> Option<&'static str>,
+) -> ApiError {
+    let at = match &error {
+        AppError::Rejected(e) => field(e).map(|at| FieldError::new(at, e.code(), e)),
+        _ => None,
+    };
+    let api = app_error(error);
+    match at {
+        Some(at) => api.with_errors(vec![at]),
+        None => api,
     }
 }

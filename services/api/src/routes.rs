@@ -18,6 +18,15 @@ pub fn schema<T: JsonSchema>(generator: &mut SchemaGenerator) -> Schema {
     generator.subschema_for::<T>()
 }
 
+/// A request body that is not JSON but a document of one of `media_types`, read raw by the
+/// handler (see [`crate::extract::read_upload`]) up to `max_bytes`, its own limit instead of
+/// the JSON body limit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Upload {
+    pub media_types: &'static [&'static str],
+    pub max_bytes: usize,
+}
+
 /// A documented response.
 pub struct Response {
     pub status: u16,
@@ -37,6 +46,8 @@ pub struct Endpoint {
     /// Whether the endpoint honours `Idempotency-Key`.
     pub idempotent: bool,
     pub request: Option<SchemaFn>,
+    /// A raw document body instead of JSON (`request` is then `None`).
+    pub upload: Option<Upload>,
     pub responses: Vec<Response>,
     pub route: fn() -> actix_web::Route,
 }
@@ -50,6 +61,9 @@ pub fn configure(endpoints: &[Endpoint], config: &mut web::ServiceConfig) {
         if let Some(scope) = endpoint.scope {
             resource = resource.app_data(RequiredScope(scope));
         }
+        if let Some(upload) = endpoint.upload {
+            resource = resource.app_data(upload);
+        }
         config.service(resource.route((endpoint.route)()));
     }
 }
@@ -58,12 +72,16 @@ fn path_parameters(path: &str) -> Vec<Value> {
     path.split('/')
         .filter_map(|segment| segment.strip_prefix('{')?.strip_suffix('}'))
         .map(|name| {
-            json!({
-                "name": name,
-                "in": "path",
-                "required": true,
-                "schema": {"type": "string", "format": "uuid"},
-            })
+            // Ids are UUIDs, a queued request's id is a number; other parameters (a provider
+            // name, a signed token) are opaque strings.
+            let schema = if name == "request_id" {
+                json!({"type": "integer", "format": "int64"})
+            } else if name.ends_with("_id") {
+                json!({"type": "string", "format": "uuid"})
+            } else {
+                json!({"type": "string"})
+            };
+            json!({"name": name, "in": "path", "required": true, "schema": schema})
         })
         .collect()
 }
@@ -102,6 +120,10 @@ fn operation(endpoint: &Endpoint, generator: &mut SchemaGenerator) -> Value {
         problems.push((401, "Missing, malformed, expired or badly signed token"));
         problems.push((403, "The token lacks the required scope"));
     }
+    if endpoint.upload.is_some() {
+        problems.push((413, "The document is larger than allowed"));
+        problems.push((415, "The document is not of an accepted media type"));
+    }
     if endpoint.request.is_some() {
         problems.push((413, "The body is larger than allowed"));
         problems.push((415, "The body is not JSON"));
@@ -134,6 +156,18 @@ fn operation(endpoint: &Endpoint, generator: &mut SchemaGenerator) -> Value {
         op["requestBody"] = json!({
             "required": true,
             "content": {"application/json": {"schema": request(generator)}},
+        });
+    }
+    if let Some(upload) = endpoint.upload {
+        let content: Map<String, Value> = upload
+            .media_types
+            .iter()
+            .map(|media| ((*media).to_owned(), json!({})))
+            .collect();
+        op["requestBody"] = json!({
+            "required": true,
+            "description": format!("The document's bytes, at most {} bytes.", upload.max_bytes),
+            "content": content,
         });
     }
     op

@@ -43,6 +43,35 @@ impl Caller {
     }
 }
 
+/// Metadata for events caused by a request that carries no bearer token (a provider's
+/// webhook, authenticated by its signature): the tenant the request was found to concern, the
+/// request as correlation, its trace, and `actor`.
+pub fn request_metadata(
+    req: &HttpRequest,
+    tenant_id: TenantId,
+    actor: String,
+    now: DateTime<Utc>,
+) -> EventMetadata {
+    let context = req.extensions().get::<RequestContext>().cloned();
+    let mut meta = EventMetadata::new(tenant_id, now);
+    if let Some(id) = context
+        .as_ref()
+        .and_then(|c| Uuid::parse_str(&c.request_id).ok())
+    {
+        meta.correlation_id = id;
+    }
+    meta.traceparent = context.map(|c| c.traceparent);
+    meta.actor = Some(actor);
+    meta
+}
+
+/// The request's id (`X-Request-Id`), when the context middleware ran.
+pub fn request_id(req: &HttpRequest) -> Option<String> {
+    req.extensions()
+        .get::<RequestContext>()
+        .map(|c| c.request_id.clone())
+}
+
 fn auth_error(error: &AuthError) -> ApiError {
     match error {
         AuthError::KeysUnavailable => ApiError::unavailable(error),

@@ -572,6 +572,7 @@ macro_rules! endpoint {
             scope: Some(ADMIN),
             idempotent: true,
             request: Some(schema::<$request>),
+            upload: None,
             responses: conflict(accepted($status, $summary)),
             route: || web::route().to($handler),
         }
@@ -586,6 +587,7 @@ macro_rules! endpoint {
             scope: Some(ADMIN),
             idempotent: true,
             request: None,
+            upload: None,
             responses: conflict(accepted($status, $summary)),
             route: || web::route().to($handler),
         }

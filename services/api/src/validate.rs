@@ -41,6 +41,11 @@ impl Fields {
         ApiError::validation(self.errors)
     }
 
+    /// The recorded field errors, for a caller that answers them in another problem.
+    pub fn into_errors(self) -> Vec<FieldError> {
+        self.errors
+    }
+
     pub fn is_empty(&self) -> bool {
         self.errors.is_empty()
     }

@@ -164,7 +164,9 @@ fn deadline_writes(
                     reservation_id: *reservation_id.as_uuid(),
                 })
             }
-            StockLevelEvent::StockReceived { .. } | StockLevelEvent::StockAdjusted { .. } => None,
+            StockLevelEvent::StockReceived { .. }
+            | StockLevelEvent::StockAdjusted { .. }
+            | StockLevelEvent::ReservationRestocked { .. } => None,
         })
         .collect()
 }
@@ -314,6 +316,71 @@ impl InventoryApp {
             now: self.clock.now(),
         };
         self.run_stock(key, command, meta, idempotency).await
+    }
+
+    /// The stock level holding an active reservation, or `None` when the reservation is not
+    /// active (ended reservations are found through their order's lines instead).
+    pub async fn reservation(
+        &self,
+        tenant_id: TenantId,
+        reservation_id: ReservationId,
+    ) -> Result<Option<(StockLevelKey, StockLevel)>, Rejection> {
+        let Ok(key) = self.locate(tenant_id, reservation_id).await else {
+            return Ok(None);
+        };
+        let level = self
+            .stock_level(tenant_id, key.location_id, key.variant_id)
+            .await?;
+        Ok(level.map(|level| (key, level)))
+    }
+
+    /// For the order saga: commits a reservation of a known stock level to its order (a
+    /// repeat for the same order appends nothing).
+    pub async fn commit_at(
+        &self,
+        key: StockLevelKey,
+        reservation_id: ReservationId,
+        order_id: OrderId,
+        meta: &EventMetadata,
+    ) -> Result<Receipt, Rejection> {
+        let command = StockLevelCommand::CommitReservation {
+            tenant_id: meta.tenant_id,
+            reservation_id,
+            order_id,
+            now: self.clock.now(),
+        };
+        self.run_stock(key, command, meta, None).await
+    }
+
+    /// For the order saga: gives back an active reservation of a cancelled order.
+    pub async fn release_at(
+        &self,
+        key: StockLevelKey,
+        reservation_id: ReservationId,
+        meta: &EventMetadata,
+    ) -> Result<Receipt, Rejection> {
+        let command = StockLevelCommand::ReleaseReservation {
+            tenant_id: meta.tenant_id,
+            reservation_id,
+        };
+        self.run_stock(key, command, meta, None).await
+    }
+
+    /// For the order saga: puts the committed units of a cancelled order back on hand (a
+    /// repeat appends nothing).
+    pub async fn restock(
+        &self,
+        key: StockLevelKey,
+        reservation_id: ReservationId,
+        order_id: OrderId,
+        meta: &EventMetadata,
+    ) -> Result<Receipt, Rejection> {
+        let command = StockLevelCommand::RestockCancelledOrder {
+            tenant_id: meta.tenant_id,
+            reservation_id,
+            order_id,
+        };
+        self.run_stock(key, command, meta, None).await
     }
 
     /// The stock level as its aggregate holds it now, or `None` (also for another tenant's).

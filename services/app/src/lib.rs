@@ -11,20 +11,48 @@
 
 mod catalog;
 mod command;
+mod customers;
 mod inventory;
+mod orders;
+mod payments;
+mod saga;
 mod tenancy;
 
 pub use catalog::CatalogApp;
 pub use command::{AppError, Idempotency, Receipt};
+pub use customers::{CustomersApp, CustomersRejection, NewPrescription, Reader, ScanDocument};
 pub use inventory::{
     InventoryApp, InventoryRejection, NewReservation, RequestState, ReservationAnswer,
     ReservationOutcome, ReservationRequest, ReservationTicket, ReservationWorkers, Responder,
     WorkerConfig,
 };
+pub use orders::{NewOrder, OrderRejection, OrderStep, OrdersApp};
+pub use payments::{payment_id_of, PaymentsApp};
+pub use saga::{OrderSaga, SagaError, SagaEvent, SAGA_CONTEXTS};
 pub use tenancy::TenancyApp;
 
-use optical_event_store::Pool;
+use object_store::ObjectStore;
+use optical_event_store::{AccessAudit, DataKeys, MasterKeys, PgEventRepository, Pool};
 use std::sync::Arc;
+
+/// Where patients' personal data is protected: the master keys that wrap their data keys,
+/// and the object storage that holds their sealed documents.
+#[derive(Clone)]
+pub struct PersonalData {
+    pub master_keys: MasterKeys,
+    pub documents: Arc<dyn ObjectStore>,
+}
+
+impl PersonalData {
+    /// A random master key and documents in memory: for tests and throwaway databases only,
+    /// since nothing sealed with it can be read after the process ends.
+    pub fn ephemeral() -> Self {
+        Self {
+            master_keys: MasterKeys::random("ephemeral"),
+            documents: Arc::new(object_store::memory::InMemory::new()),
+        }
+    }
+}
 
 /// Every application service over one pool: what the API and the workers are given.
 #[derive(Clone)]
@@ -32,22 +60,55 @@ pub struct App {
     pub tenancy: Arc<TenancyApp>,
     pub catalog: Arc<CatalogApp>,
     pub inventory: Arc<InventoryApp>,
+    pub customers: Arc<CustomersApp>,
+    pub orders: Arc<OrdersApp>,
+    pub payments: Arc<PaymentsApp>,
+    pub saga: Arc<OrderSaga>,
 }
 
 impl App {
-    pub fn new(pool: Pool, clock: Arc<dyn optical_kernel::Clock>) -> Self {
+    pub fn new(pool: Pool, clock: Arc<dyn optical_kernel::Clock>, personal: PersonalData) -> Self {
+        let keys = DataKeys::new(pool.clone(), personal.master_keys);
+        // One repository for every context: personal data may appear in any stream.
+        let repository = PgEventRepository::new(pool.clone()).with_data_keys(keys.clone());
         let tenancy = Arc::new(TenancyApp::new(pool.clone()));
         let catalog = Arc::new(CatalogApp::new(pool.clone(), tenancy.clone()));
         let inventory = Arc::new(InventoryApp::new(
-            pool,
+            pool.clone(),
             tenancy.clone(),
             catalog.clone(),
+            clock.clone(),
+        ));
+        let customers = Arc::new(CustomersApp::new(
+            repository.clone(),
+            keys,
+            AccessAudit::new(pool),
+            personal.documents,
+            clock.clone(),
+        ));
+        let orders = Arc::new(OrdersApp::new(
+            repository.clone(),
+            tenancy.clone(),
+            catalog.clone(),
+            inventory.clone(),
+            customers.clone(),
+            clock.clone(),
+        ));
+        let payments = Arc::new(PaymentsApp::new(repository, clock.clone()));
+        let saga = Arc::new(OrderSaga::new(
+            orders.clone(),
+            payments.clone(),
+            inventory.clone(),
             clock,
         ));
         Self {
             tenancy,
             catalog,
             inventory,
+            customers,
+            orders,
+            payments,
+            saga,
         }
     }
 }

@@ -276,7 +276,31 @@ mod tests {
         for e in inventory::stock_level_events() {
             all.push((event_type(&e), serde_json::to_value(&e).unwrap()));
         }
+        for e in optical_customers::samples::patient_events() {
+            all.push((event_type(&e), sealed(serde_json::to_value(&e).unwrap())));
+        }
+        for e in optical_customers::samples::prescription_events() {
+            all.push((event_type(&e), sealed(serde_json::to_value(&e).unwrap())));
+        }
+        for e in optical_orders::samples::order_events() {
+            all.push((event_type(&e), sealed(serde_json::to_value(&e).unwrap())));
+        }
+        for e in optical_payments::samples::payment_events() {
+            all.push((event_type(&e), serde_json::to_value(&e).unwrap()));
+        }
         all
+    }
+
+    /// Personal data as it is stored and published: sealed (here with a stand-in cipher).
+    fn sealed(mut payload: Json) -> Json {
+        optical_kernel::personal::seal_all(&mut payload, &mut |_, plaintext| {
+            Ok::<_, optical_kernel::PersonalEnvelopeError>(format!(
+                "sealed:{}",
+                plaintext.to_string().len()
+            ))
+        })
+        .unwrap();
+        payload
     }
 
     /// Every event type of every context.
@@ -285,6 +309,9 @@ mod tests {
             .into_iter()
             .chain(optical_tenancy::samples::all_event_types())
             .chain(optical_inventory::samples::all_event_types())
+            .chain(optical_customers::samples::all_event_types())
+            .chain(optical_orders::samples::all_event_types())
+            .chain(optical_payments::samples::all_event_types())
             .map(str::to_owned)
             .collect()
     }

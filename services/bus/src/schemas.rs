@@ -370,7 +370,10 @@ mod tests {
         let every = optical_catalog::samples::all_event_types()
             .into_iter()
             .chain(optical_tenancy::samples::all_event_types())
-            .chain(optical_inventory::samples::all_event_types());
+            .chain(optical_inventory::samples::all_event_types())
+            .chain(optical_customers::samples::all_event_types())
+            .chain(optical_orders::samples::all_event_types())
+            .chain(optical_payments::samples::all_event_types());
         for event_type in every {
             let schema = catalog
                 .get(event_type)
@@ -387,7 +390,10 @@ mod tests {
             catalog.contexts(),
             vec![
                 "catalog".to_owned(),
+                "customers".to_owned(),
                 "inventory".to_owned(),
+                "orders".to_owned(),
+                "payments".to_owned(),
                 "tenancy".to_owned()
             ]
         );

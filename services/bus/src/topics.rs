@@ -24,6 +24,11 @@ impl TopicNames {
         format!("{}optical.{context}.v1", self.prefix)
     }
 
+    /// Where an in-house consumer (`saga`) parks messages it cannot handle.
+    pub fn dead_letter(&self, consumer: &str) -> String {
+        format!("{}optical.{consumer}.dead-letter.v1", self.prefix)
+    }
+
     /// Where the relay parks events it cannot encode, so they are visible and not lost.
     pub fn relay_dead_letter(&self) -> String {
         format!("{}optical.relay.dead-letter.v1", self.prefix)
@@ -55,6 +60,7 @@ pub fn plan(config: &KafkaConfig, catalog: &SchemaCatalog) -> Vec<TopicSpec> {
         .map(|c| spec(names.for_context(c)))
         .collect();
     topics.push(spec(names.relay_dead_letter()));
+    topics.push(spec(names.dead_letter("saga")));
     topics
 }
 

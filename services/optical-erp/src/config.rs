@@ -1,4 +1,5 @@
 //! Process configuration from environment variables (documented in `.env.example`).
+use anyhow::Context as _;
 use clap::Args;
 use optical_bus::KafkaConfig;
 use std::time::Duration;
@@ -150,6 +151,62 @@ pub struct ApiArgs {
     pub auth: AuthArgs,
     #[command(flatten)]
     pub workers: WorkerArgs,
+    #[command(flatten)]
+    pub personal: PersonalDataArgs,
+    /// Signs the expiring download links of Rx scans: at least 32 bytes (e.g. `openssl rand
+    /// -hex 32`). Required by the API.
+    #[arg(long, env = "DOCUMENT_LINK_SECRET", hide_env_values = true)]
+    pub document_link_secret: Option<String>,
+    /// How long a scan download link stays valid.
+    #[arg(long, env = "DOCUMENT_LINK_TTL_SECONDS", default_value_t = 300)]
+    pub document_link_ttl_seconds: u64,
+    /// Payment providers allowed to call `POST /api/v1/payments/webhooks/{provider}`, with
+    /// the HMAC-SHA256 secret each signs its bodies with: `provider=secret,…`.
+    #[arg(
+        long,
+        env = "PAYMENT_WEBHOOK_SECRETS",
+        default_value = "",
+        hide_env_values = true
+    )]
+    pub payment_webhook_secrets: String,
+    /// The sphere range (dioptres) a prescription entered through the API must keep to.
+    #[arg(long, env = "RX_SPHERE_MIN", default_value_t = -30.0, allow_hyphen_values = true)]
+    pub rx_sphere_min: f64,
+    #[arg(long, env = "RX_SPHERE_MAX", default_value_t = 30.0)]
+    pub rx_sphere_max: f64,
+    /// The cylinder range (dioptres), in either cylinder form.
+    #[arg(long, env = "RX_CYLINDER_MIN", default_value_t = -10.0, allow_hyphen_values = true)]
+    pub rx_cylinder_min: f64,
+    #[arg(long, env = "RX_CYLINDER_MAX", default_value_t = 10.0)]
+    pub rx_cylinder_max: f64,
+}
+
+impl ApiArgs {
+    pub fn prescription_limits(&self) -> anyhow::Result<optical_api::PrescriptionLimits> {
+        Ok(optical_api::PrescriptionLimits::new(
+            self.rx_sphere_min,
+            self.rx_sphere_max,
+            self.rx_cylinder_min,
+            self.rx_cylinder_max,
+        )?)
+    }
+
+    pub fn document_links(&self) -> anyhow::Result<optical_api::DocumentLinks> {
+        let secret = self
+            .document_link_secret
+            .as_deref()
+            .context("DOCUMENT_LINK_SECRET is required (at least 32 bytes)")?;
+        Ok(optical_api::DocumentLinks::new(
+            secret.as_bytes().to_vec(),
+            Duration::from_secs(self.document_link_ttl_seconds),
+        )?)
+    }
+
+    pub fn webhook_secrets(&self) -> anyhow::Result<optical_api::WebhookSecrets> {
+        Ok(optical_api::WebhookSecrets::parse(
+            &self.payment_webhook_secrets,
+        )?)
+    }
 }
 
 #[derive(Debug, Clone, Args)]
@@ -174,4 +231,81 @@ impl WorkerArgs {
             ..optical_app::WorkerConfig::default()
         }
     }
+}
+
+/// Where patients' personal data is protected (design §4): the master key that wraps every
+/// patient's data key, and the object storage of sealed Rx scans.
+#[derive(Debug, Clone, Args)]
+pub struct PersonalDataArgs {
+    /// The current master key: 32 random bytes, base64 (`openssl rand -base64 32`).
+    /// Required by every process that reads or writes patient data.
+    #[arg(long, env = "PII_MASTER_KEY", hide_env_values = true)]
+    pub pii_master_key: Option<String>,
+    /// The current master key's id, stored beside every data key it wraps.
+    #[arg(long, env = "PII_MASTER_KEY_ID", default_value = "k1")]
+    pub pii_master_key_id: String,
+    /// Retired master keys that may still unwrap data keys during a rotation: `id:base64,…`.
+    #[arg(
+        long,
+        env = "PII_PREVIOUS_MASTER_KEYS",
+        default_value = "",
+        hide_env_values = true
+    )]
+    pub pii_previous_master_keys: String,
+    /// Object storage for sealed documents: `file:///abs/dir`, `s3://bucket/prefix` (AWS_*
+    /// variables, S3-compatible endpoints via AWS_ENDPOINT), or `memory:///` (lost on exit).
+    #[arg(
+        long,
+        env = "DOCUMENTS_URL",
+        default_value = "file:///var/tmp/optical-erp/documents"
+    )]
+    pub documents_url: String,
+}
+
+impl PersonalDataArgs {
+    pub fn personal_data(&self) -> anyhow::Result<optical_app::PersonalData> {
+        let key = self
+            .pii_master_key
+            .as_deref()
+            .context("PII_MASTER_KEY is required (32 random bytes, base64)")?;
+        let master_keys = optical_event_store::MasterKeys::new(&self.pii_master_key_id, key)?
+            .with_previous(&self.pii_previous_master_keys)?;
+        Ok(optical_app::PersonalData {
+            master_keys,
+            documents: documents(&self.documents_url)?,
+        })
+    }
+}
+
+/// The object store a `DOCUMENTS_URL` names; a local directory is created if missing.
+pub fn documents(url: &str) -> anyhow::Result<std::sync::Arc<dyn object_store::ObjectStore>> {
+    let parsed = url::Url::parse(url).with_context(|| format!("DOCUMENTS_URL `{url}`"))?;
+    if parsed.scheme() == "file" {
+        let dir = parsed
+            .to_file_path()
+            .map_err(|()| anyhow::anyhow!("DOCUMENTS_URL `{url}` is not an absolute path"))?;
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        return Ok(std::sync::Arc::new(
+            object_store::local::LocalFileSystem::new_with_prefix(dir)?,
+        ));
+    }
+    let (store, prefix) = object_store::parse_url_opts(&parsed, std::env::vars())
+        .with_context(|| format!("DOCUMENTS_URL `{url}`"))?;
+    if prefix.as_ref().is_empty() {
+        Ok(std::sync::Arc::from(store))
+    } else {
+        Ok(std::sync::Arc::new(object_store::prefix::PrefixStore::new(
+            store, prefix,
+        )))
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SagaArgs {
+    /// This process, as shown in `pg_stat_activity`; one saga is active, others stand by.
+    #[arg(long, env = "SAGA_INSTANCE")]
+    pub saga_instance: Option<String>,
+    /// Upper bound of the back-off while a step keeps failing for a transient reason.
+    #[arg(long, env = "SAGA_MAX_BACKOFF_MS", default_value_t = 5_000)]
+    pub saga_max_backoff_ms: u64,
 }

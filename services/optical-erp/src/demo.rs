@@ -44,7 +44,10 @@ pub struct DemoData {
     pub tenant: TenantId,
     pub store: StoreId,
     pub location: LocationId,
+    /// The frames, each with 20 units in stock.
     pub variants: Vec<DemoVariant>,
+    /// A progressive lens (pairs), 20 in stock.
+    pub lens: VariantId,
 }
 
 /// "Already exists" from an earlier run is fine: the demo adds to what is there.
@@ -59,7 +62,7 @@ fn tolerate_existing(
 }
 
 /// Seeds a single-brand tenant with a store, its back room, `frames` frames (each with 20
-/// units in stock) and a progressive lens.
+/// units in stock) and a progressive lens (20 in stock).
 pub async fn seed_all(app: &App, frames: usize) -> anyhow::Result<DemoData> {
     let tenant = demo_tenant();
     let meta = metadata(tenant);
@@ -97,11 +100,13 @@ pub async fn seed_all(app: &App, frames: usize) -> anyhow::Result<DemoData> {
             .await,
     )?;
     let variants = seed(&app.catalog, tenant, frames).await?;
-    for variant in &variants {
+    let lens = seed_lens(&app.catalog, tenant).await?;
+    let stocked = variants.iter().map(|v| v.variant_id).chain([lens]);
+    for variant_id in stocked {
         app.inventory
             .receive(
                 location,
-                variant.variant_id,
+                variant_id,
                 Quantity::new(20)?,
                 Some(ReceiptReference::new("DEMO-DELIVERY")?),
                 &meta,
@@ -115,6 +120,7 @@ pub async fn seed_all(app: &App, frames: usize) -> anyhow::Result<DemoData> {
         store,
         location,
         variants,
+        lens,
     })
 }
 
@@ -210,11 +216,12 @@ pub async fn seed(
         .map_err(|e| anyhow!("publish variant: {e}"))?;
         variants.push(DemoVariant { variant_id, price });
     }
-    seed_lens(app, tenant, eur).await?;
     Ok(variants)
 }
 
-async fn seed_lens(app: &CatalogApp, tenant: TenantId, eur: Currency) -> anyhow::Result<()> {
+/// A published progressive lens (high index 1.67, AR and hard coat); returns its variant.
+pub async fn seed_lens(app: &CatalogApp, tenant: TenantId) -> anyhow::Result<VariantId> {
+    let eur: Currency = "EUR".parse()?;
     let product_id = ProductId::new();
     let create = ProductCommand::CreateProduct {
         product_id,
@@ -252,7 +259,31 @@ async fn seed_lens(app: &CatalogApp, tenant: TenantId, eur: Currency) -> anyhow:
     app.variant(variant_id, add, &metadata(tenant), None)
         .await
         .map_err(|e| anyhow!("add lens variant: {e}"))?;
-    Ok(())
+    app.product(
+        product_id,
+        ProductCommand::PublishProduct { tenant_id: tenant },
+        &metadata(tenant),
+        None,
+    )
+    .await
+    .map_err(|e| anyhow!("publish lens: {e}"))?;
+    let product = app
+        .product_ref(tenant, product_id)
+        .await
+        .map_err(|e| anyhow!("{e}"))?
+        .context("lens just published")?;
+    app.variant(
+        variant_id,
+        VariantCommand::PublishVariant {
+            tenant_id: tenant,
+            product,
+        },
+        &metadata(tenant),
+        None,
+    )
+    .await
+    .map_err(|e| anyhow!("publish lens variant: {e}"))?;
+    Ok(variant_id)
 }
 
 /// Keeps the log moving: every `interval`, one variant gets a new price.

@@ -1,5 +1,5 @@
 //! The `optical-erp` binary's wiring: configuration and each process (API, relay, demo
-//! writer, tail); the application services themselves live in `optical-app`.
+//! writer, tail, order saga); the application services themselves live in `optical-app`.
 //!
 //! Owns: how the library crates are put together, and process concerns (signals, logs).
 //! Must never: hold domain rules, SQL or Kafka protocol details — those live in the crates.
@@ -7,3 +7,4 @@
 pub mod config;
 pub mod demo;
 pub mod processes;
+pub mod saga;

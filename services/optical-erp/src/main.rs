@@ -3,7 +3,9 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use optical_bus::contract;
 use optical_bus::SchemaCatalog;
-use optical_erp::config::{ApiArgs, DatabaseArgs, KafkaArgs, RelayArgs};
+use optical_erp::config::{
+    ApiArgs, DatabaseArgs, KafkaArgs, PersonalDataArgs, RelayArgs, SagaArgs,
+};
 use optical_erp::{demo, processes};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -73,10 +75,23 @@ enum Command {
         #[arg(long, default_value_t = 8 * 3600)]
         ttl_seconds: u64,
     },
+    /// Run the order saga: commit stock, request payments, compensate cancellations.
+    Saga {
+        #[command(flatten)]
+        db: DatabaseArgs,
+        #[command(flatten)]
+        kafka: KafkaArgs,
+        #[command(flatten)]
+        saga: SagaArgs,
+        #[command(flatten)]
+        personal: PersonalDataArgs,
+    },
     /// Write demo data (tenant, store, frames with stock, a lens) through the command side.
     Demo {
         #[command(flatten)]
         db: DatabaseArgs,
+        #[command(flatten)]
+        personal: PersonalDataArgs,
         /// Frame products to create.
         #[arg(long, default_value_t = 12)]
         frames: usize,
@@ -198,13 +213,34 @@ async fn main() -> anyhow::Result<()> {
             println!("{token}");
             Ok(())
         }
+        Command::Saga {
+            db,
+            kafka,
+            saga,
+            personal,
+        } => {
+            let app = app(&db, &personal)?;
+            let config = optical_erp::saga::SagaConfig {
+                database_url: db.database_url.clone(),
+                kafka: kafka.kafka_config(),
+                instance: saga
+                    .saga_instance
+                    .clone()
+                    .unwrap_or_else(|| format!("pid-{}", std::process::id())),
+                max_backoff: Duration::from_millis(saga.saga_max_backoff_ms),
+                standby_interval: Duration::from_millis(500),
+            };
+            optical_erp::saga::run(app.saga.clone(), config, processes::shutdown_signal()).await;
+            Ok(())
+        }
         Command::Demo {
             db,
+            personal,
             frames,
             reprice_every_ms,
         } => {
             migrate(&db).await?;
-            let app = app(&db)?;
+            let app = app(&db, &personal)?;
             let data = demo::seed_all(&app, frames).await?;
             println!(
                 "wrote {} demo frames with stock and one lens for tenant {}",
@@ -228,11 +264,12 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
-fn app(db: &DatabaseArgs) -> anyhow::Result<optical_app::App> {
+fn app(db: &DatabaseArgs, personal: &PersonalDataArgs) -> anyhow::Result<optical_app::App> {
     let pool = optical_event_store::pool(&db.database_url, db.database_pool_size)?;
     Ok(optical_app::App::new(
         pool,
         std::sync::Arc::new(optical_kernel::SystemClock),
+        personal.personal_data()?,
     ))
 }
 
@@ -320,6 +357,10 @@ fn schemas(command: SchemasCommand) -> anyhow::Result<()> {
 
 /// The secret `dev` verifies tokens with when none is configured. Development only.
 const DEV_SECRET: &str = "optical-erp-dev-secret-change-me-0123456789";
+const DEV_DOCUMENT_LINK_SECRET: &str = "optical-erp-dev-document-links-0123456789";
+const DEV_WEBHOOK_SECRET: &str = "optical-erp-dev-webhook-secret";
+/// The dev database's master key (base64 of 32 bytes). Never for real patients.
+const DEV_PII_MASTER_KEY: &str = "b3B0aWNhbC1lcnAtZGV2LW1hc3Rlci1rZXktMDAwMDE=";
 
 async fn dev(
     db: DatabaseArgs,
@@ -346,7 +387,16 @@ async fn dev(
     if no_keys {
         api.auth.auth_hs256_secret = Some(DEV_SECRET.to_owned());
     }
-    let app = app(&db)?;
+    if api.personal.pii_master_key.is_none() {
+        api.personal.pii_master_key = Some(DEV_PII_MASTER_KEY.to_owned());
+    }
+    if api.document_link_secret.is_none() {
+        api.document_link_secret = Some(DEV_DOCUMENT_LINK_SECRET.to_owned());
+    }
+    if api.payment_webhook_secrets.is_empty() {
+        api.payment_webhook_secrets = format!("demo-bank={DEV_WEBHOOK_SECRET}");
+    }
+    let app = app(&db, &api.personal)?;
     let data = demo::seed_all(&app, 12).await?;
     let (ready, address) = tokio::sync::oneshot::channel();
     let (stop_api, api_stopped) = tokio::sync::oneshot::channel::<()>();
@@ -370,7 +420,7 @@ async fn dev(
         .unwrap_or_default();
     let topic = format!("{}optical.catalog.v1", kafka.kafka_topic_prefix);
     println!();
-    println!("Optical ERP dev: API, relay and reservation workers running; a frame is re-priced every 2 s.");
+    println!("Optical ERP dev: API, relay, order saga and reservation workers running; a frame is re-priced every 2 s.");
     println!("  API:      {base}   (OpenAPI: {base}/openapi.json)");
     println!("  database: {}", db.database_url);
     println!("  broker:   {}", kafka.kafka_brokers);
@@ -388,11 +438,24 @@ async fn dev(
     println!("Watch the catalog topic as a partner would:");
     println!("  cargo run -q -p optical-erp -- events tail --kafka-brokers {} --topic {topic} --from-beginning", kafka.kafka_brokers);
     println!("Ctrl-C stops everything.");
+    let saga_config = optical_erp::saga::SagaConfig {
+        database_url: db.database_url.clone(),
+        kafka: kafka.kafka_config(),
+        instance: "dev".into(),
+        max_backoff: Duration::from_secs(5),
+        standby_interval: Duration::from_millis(500),
+    };
+    let saga_task = tokio::spawn(optical_erp::saga::run(
+        app.saga.clone(),
+        saga_config,
+        std::future::pending::<()>(),
+    ));
     // The relay owns the shutdown signal so that it flushes what it sent before exiting.
     tokio::select! {
         result = processes::run_relay(&db.database_url, &kafka, &relay, processes::shutdown_signal()) => result?,
         () = demo::keep_repricing(&app.catalog, data.tenant, &data.variants, Duration::from_secs(2)) => {}
     }
+    saga_task.abort();
     let _ = stop_api.send(());
     api_task.await??;
     println!("stopped");

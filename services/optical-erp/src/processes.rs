@@ -134,7 +134,7 @@ pub async fn run_api(
 ) -> anyhow::Result<()> {
     let pool = optical_event_store::pool(&db.database_url, db.database_pool_size)?;
     let clock: Arc<dyn optical_kernel::Clock> = Arc::new(optical_kernel::SystemClock);
-    let app = optical_app::App::new(pool.clone(), clock.clone());
+    let app = optical_app::App::new(pool.clone(), clock.clone(), api.personal.personal_data()?);
     let authenticator = optical_api::auth::Authenticator::new(api.auth.auth_config()?)
         .await
         .context("setting up authentication")?;
@@ -143,6 +143,9 @@ pub async fn run_api(
         idempotency: optical_event_store::IdempotencyRecords::new(pool),
         clock,
         reservation_wait: Duration::from_millis(api.api_reservation_wait_ms),
+        prescription_limits: api.prescription_limits()?,
+        document_links: api.document_links()?,
+        webhook_secrets: api.webhook_secrets()?,
     });
     // With RESERVATION_WORKERS=0 this only listens for answers decided by other processes.
     let workers = optical_app::ReservationWorkers::spawn(

@@ -1,8 +1,8 @@
 //! The HTTP API on a free port over a test database, as `optical-erp api` wires it, with the
 //! reservation workers; and tokens for it.
 use optical_api::auth::{mint_hs256, AuthConfig, Authenticator, TokenRequest};
-use optical_api::{ApiConfig, ApiState};
-use optical_app::{App, ReservationWorkers, WorkerConfig};
+use optical_api::{ApiConfig, ApiState, DocumentLinks, PrescriptionLimits, WebhookSecrets};
+use optical_app::{App, PersonalData, ReservationWorkers, WorkerConfig};
 use optical_kernel::{Clock, SystemClock, TenantId};
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -11,12 +11,22 @@ use std::time::Duration;
 /// The development secret of test APIs.
 pub const SECRET: &str = "test-secret-of-at-least-32-bytes-0123456789";
 
+/// The secret test APIs sign scan download links with.
+pub const DOCUMENT_LINK_SECRET: &str = "test-document-link-secret-0123456789abcdef";
+
+/// The payment provider test APIs accept webhooks from, and its secret.
+pub const WEBHOOK_PROVIDER: &str = "testbank";
+pub const WEBHOOK_SECRET: &str = "test-webhook-secret-of-testbank";
+
 pub struct ApiOptions {
     pub clock: Arc<dyn Clock>,
     pub workers: WorkerConfig,
     pub max_body_bytes: usize,
     pub reservation_wait: Duration,
     pub http_workers: usize,
+    pub prescription_limits: PrescriptionLimits,
+    pub document_links: DocumentLinks,
+    pub webhook_secrets: WebhookSecrets,
 }
 
 impl Default for ApiOptions {
@@ -31,6 +41,12 @@ impl Default for ApiOptions {
             max_body_bytes: 64 * 1024,
             reservation_wait: Duration::from_secs(30),
             http_workers: 2,
+            prescription_limits: PrescriptionLimits::default(),
+            document_links: DocumentLinks::new(DOCUMENT_LINK_SECRET, DocumentLinks::DEFAULT_TTL)
+                .unwrap(),
+            webhook_secrets: WebhookSecrets::none()
+                .with(WEBHOOK_PROVIDER, WEBHOOK_SECRET)
+                .unwrap(),
         }
     }
 }
@@ -47,12 +63,19 @@ pub struct TestApi {
 impl TestApi {
     pub async fn spawn(database_url: &str, options: ApiOptions) -> Self {
         let pool = optical_event_store::pool(database_url, 16).unwrap();
-        let app = App::new(pool.clone(), options.clock.clone());
+        let app = App::new(
+            pool.clone(),
+            options.clock.clone(),
+            PersonalData::ephemeral(),
+        );
         let state = Arc::new(ApiState {
             app: app.clone(),
             idempotency: optical_event_store::IdempotencyRecords::new(pool),
             clock: options.clock.clone(),
             reservation_wait: options.reservation_wait,
+            prescription_limits: options.prescription_limits,
+            document_links: options.document_links,
+            webhook_secrets: options.webhook_secrets,
         });
         let authenticator = Authenticator::new(AuthConfig::hs256(SECRET)).await.unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();

@@ -9,33 +9,33 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// A test's own database and API, and one tenant with every scope.
-struct Fixture {
-    db: TestDatabase,
-    api: TestApi,
-    http: reqwest::Client,
-    tenant: TenantId,
-    token: String,
+pub(crate) struct Fixture {
+    pub(crate) db: TestDatabase,
+    pub(crate) api: TestApi,
+    pub(crate) http: reqwest::Client,
+    pub(crate) tenant: TenantId,
+    pub(crate) token: String,
 }
 
-struct Reply {
-    status: StatusCode,
-    headers: reqwest::header::HeaderMap,
-    body: Value,
-    raw: Vec<u8>,
+pub(crate) struct Reply {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: reqwest::header::HeaderMap,
+    pub(crate) body: Value,
+    pub(crate) raw: Vec<u8>,
 }
 
 impl Reply {
-    fn code(&self) -> &str {
+    pub(crate) fn code(&self) -> &str {
         self.body["code"].as_str().unwrap_or("")
     }
 }
 
 impl Fixture {
-    async fn new() -> Self {
+    pub(crate) async fn new() -> Self {
         Self::with(ApiOptions::default()).await
     }
 
-    async fn with(options: ApiOptions) -> Self {
+    pub(crate) async fn with(options: ApiOptions) -> Self {
         let db = TestDatabase::create().await;
         let api = TestApi::spawn(&db.url, options).await;
         let tenant = TenantId::new();
@@ -48,7 +48,7 @@ impl Fixture {
         }
     }
 
-    async fn send(
+    pub(crate) async fn send(
         &self,
         method: Method,
         path: &str,
@@ -81,13 +81,13 @@ impl Fixture {
         }
     }
 
-    async fn post(&self, path: &str, body: Value) -> Reply {
+    pub(crate) async fn post(&self, path: &str, body: Value) -> Reply {
         let bytes = serde_json::to_vec(&body).unwrap();
         self.send(Method::POST, path, Some(&self.token), Some(&bytes), &[])
             .await
     }
 
-    async fn post_with_key(&self, path: &str, body: Value, key: &str) -> Reply {
+    pub(crate) async fn post_with_key(&self, path: &str, body: Value, key: &str) -> Reply {
         let bytes = serde_json::to_vec(&body).unwrap();
         self.send(
             Method::POST,
@@ -99,13 +99,13 @@ impl Fixture {
         .await
     }
 
-    async fn get(&self, path: &str) -> Reply {
+    pub(crate) async fn get(&self, path: &str) -> Reply {
         self.send(Method::GET, path, Some(&self.token), None, &[])
             .await
     }
 
     /// The caller's tenant (single brand, EUR), a store and a location; returns the location.
-    async fn tenant_with_location(&self) -> String {
+    pub(crate) async fn tenant_with_location(&self) -> String {
         let created = self
             .post(
                 "/tenancy/tenant",
@@ -129,11 +129,11 @@ impl Fixture {
     }
 
     /// A frame variant of the caller's tenant, added through the catalog service.
-    async fn variant(&self) -> VariantId {
+    pub(crate) async fn variant(&self) -> VariantId {
         crate::helpers::add_variant(&self.api.app.catalog, self.tenant).await
     }
 
-    async fn receive(&self, location: &str, variant: VariantId, quantity: u32) {
+    pub(crate) async fn receive(&self, location: &str, variant: VariantId, quantity: u32) {
         let received = self
             .post(
                 &format!("/inventory/stock-levels/{location}/{variant}/receipts"),
@@ -143,7 +143,7 @@ impl Fixture {
         assert_eq!(received.status, StatusCode::OK, "{:?}", received.body);
     }
 
-    async fn reserve(&self, location: &str, variant: VariantId, quantity: u32) -> Reply {
+    pub(crate) async fn reserve(&self, location: &str, variant: VariantId, quantity: u32) -> Reply {
         self.post(
             "/inventory/reservations",
             json!({"location_id": location, "variant_id": variant.to_string(), "quantity": quantity}),
@@ -151,7 +151,7 @@ impl Fixture {
         .await
     }
 
-    async fn stock(&self, location: &str, variant: VariantId) -> Value {
+    pub(crate) async fn stock(&self, location: &str, variant: VariantId) -> Value {
         let reply = self
             .get(&format!("/inventory/stock-levels/{location}/{variant}"))
             .await;
@@ -159,7 +159,7 @@ impl Fixture {
         reply.body
     }
 
-    async fn count_events(&self, event_type: &str) -> i64 {
+    pub(crate) async fn count_events(&self, event_type: &str) -> i64 {
         let client = self.db.client().await;
         client
             .query_one(
@@ -172,7 +172,7 @@ impl Fixture {
     }
 }
 
-fn assert_problem(reply: &Reply, status: StatusCode, code: &str) {
+pub(crate) fn assert_problem(reply: &Reply, status: StatusCode, code: &str) {
     assert_eq!(reply.status, status, "{:?}", reply.body);
     assert_eq!(
         reply.headers["content-type"], "application/problem+json",
@@ -855,7 +855,11 @@ async fn reservations_queued_by_an_api_without_workers_are_decided_by_another_pr
     let location = f.tenant_with_location().await;
     let variant = f.variant().await;
     f.receive(&location, variant, 3).await;
-    let elsewhere = optical_app::App::new(f.db.pool(4), Arc::new(optical_kernel::SystemClock));
+    let elsewhere = optical_app::App::new(
+        f.db.pool(4),
+        Arc::new(optical_kernel::SystemClock),
+        optical_app::PersonalData::ephemeral(),
+    );
     let workers = optical_app::ReservationWorkers::spawn(
         elsewhere.inventory.clone(),
         f.db.url.clone(),

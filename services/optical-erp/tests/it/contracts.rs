@@ -49,9 +49,15 @@ fn fastavro(items: &[Value]) -> Vec<Value> {
 }
 
 fn stored<E: DomainEvent>(events: Vec<E>) -> impl Iterator<Item = (String, Value)> {
-    events
-        .into_iter()
-        .map(|e| (e.event_type(), serde_json::to_value(&e).unwrap()))
+    events.into_iter().map(|e| {
+        let mut payload = serde_json::to_value(&e).unwrap();
+        // Personal data is published sealed; a stand-in ciphertext has the same shape.
+        optical_kernel::personal::seal_all(&mut payload, &mut |subject, _| {
+            Ok::<_, optical_kernel::PersonalEnvelopeError>(format!("c2VhbGVk-{subject}"))
+        })
+        .unwrap();
+        (e.event_type(), payload)
+    })
 }
 
 /// Every sample of every event type of every context, as stored JSON.
@@ -65,6 +71,10 @@ fn sample_payloads() -> Vec<(String, Value)> {
         .chain(stored(tenancy::location_events()))
         .chain(stored(tenancy::vendor_events()))
         .chain(stored(inventory::stock_level_events()))
+        .chain(stored(optical_customers::samples::patient_events()))
+        .chain(stored(optical_customers::samples::prescription_events()))
+        .chain(stored(optical_orders::samples::order_events()))
+        .chain(stored(optical_payments::samples::payment_events()))
         .collect()
 }
 
@@ -74,6 +84,9 @@ fn all_event_types() -> std::collections::BTreeSet<String> {
         .into_iter()
         .chain(optical_tenancy::samples::all_event_types())
         .chain(optical_inventory::samples::all_event_types())
+        .chain(optical_customers::samples::all_event_types())
+        .chain(optical_orders::samples::all_event_types())
+        .chain(optical_payments::samples::all_event_types())
         .map(str::to_owned)
         .collect()
 }
@@ -116,6 +129,9 @@ async fn fastavro_decodes_every_event_the_relay_published_to_what_was_written() 
             pipeline.topic("catalog"),
             pipeline.topic("tenancy"),
             pipeline.topic("inventory"),
+            pipeline.topic("customers"),
+            pipeline.topic("orders"),
+            pipeline.topic("payments"),
         ],
     );
     let _relay = spawn_relay_task(&pipeline, relay_config(&pipeline, "contracts"));

@@ -342,3 +342,81 @@ async fn the_outbox_hands_out_events_in_numeric_transaction_order_across_digit_b
         ["b", "c"]
     );
 }
+
+fn personal_event(tenant: TenantId, patient: optical_kernel::PatientId) -> SerializedEvent {
+    SerializedEvent::new(
+        uuid::Uuid::now_v7().to_string(),
+        1,
+        "customers.patient".into(),
+        "customers.patient.registered".into(),
+        "1.0".into(),
+        serde_json::json!({"PatientRegistered": {
+            "details": optical_kernel::Personal::new(patient, "Wilhelmina Okonkwo-Sørensen"),
+        }}),
+        serde_json::to_value(metadata(tenant).to_map()).unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn personal_data_is_stored_sealed_loads_revealed_and_is_refused_without_keys() {
+    let db = TestDatabase::create().await;
+    let tenant = TenantId::new();
+    let patient = optical_kernel::PatientId::new();
+    let event = personal_event(tenant, patient);
+    let aggregate_id = event.aggregate_id.clone();
+
+    let without_keys = PgEventRepository::new(db.pool(2));
+    let refused = without_keys
+        .persist::<Variant>(std::slice::from_ref(&event), None)
+        .await;
+    assert!(refused.unwrap_err().to_string().contains("no data keys"));
+
+    let keys = optical_event_store::DataKeys::new(
+        db.pool(2),
+        optical_event_store::MasterKeys::random("k1"),
+    );
+    let repo = PgEventRepository::new(db.pool(2)).with_data_keys(keys);
+    repo.persist::<Variant>(std::slice::from_ref(&event), None)
+        .await
+        .unwrap();
+    let raw: String = db
+        .client()
+        .await
+        .query_one(
+            "SELECT payload::text FROM events WHERE aggregate_id = $1",
+            &[&aggregate_id],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(!raw.contains("Okonkwo"), "stored sealed: {raw}");
+    assert!(raw.contains("ciphertext"));
+    // Another repository without keys reads it back still sealed, never as data.
+    let sealed = without_keys
+        .get_events::<optical_customers::Patient>(&aggregate_id)
+        .await
+        .unwrap();
+    assert!(!sealed[0].payload.to_string().contains("Okonkwo"));
+    let loaded = repo
+        .get_events::<optical_customers::Patient>(&aggregate_id)
+        .await
+        .unwrap();
+    assert_eq!(loaded[0].payload, event.payload);
+
+    // Tampering with the ciphertext is detected, not read as someone else's data.
+    db.client()
+        .await
+        .execute(
+            "UPDATE events SET payload = jsonb_set(payload, '{PatientRegistered,details,ciphertext}', to_jsonb('AQ' || (payload #>> '{PatientRegistered,details,ciphertext}'))) WHERE aggregate_id = $1",
+            &[&aggregate_id],
+        )
+        .await
+        .unwrap();
+    let tampered = repo
+        .get_events::<optical_customers::Patient>(&aggregate_id)
+        .await;
+    assert!(tampered
+        .unwrap_err()
+        .to_string()
+        .contains("does not authenticate"));
+}

@@ -358,5 +358,10 @@ pub async fn change_price(app: &CatalogApp, tenant: TenantId, variant: VariantId
 
 /// The catalog use cases over `pool`, as the API wires them.
 pub fn catalog_app(pool: optical_event_store::Pool) -> std::sync::Arc<CatalogApp> {
-    optical_app::App::new(pool, std::sync::Arc::new(optical_kernel::SystemClock)).catalog
+    optical_app::App::new(
+        pool,
+        std::sync::Arc::new(optical_kernel::SystemClock),
+        optical_app::PersonalData::ephemeral(),
+    )
+    .catalog
 }

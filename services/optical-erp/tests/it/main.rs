@@ -3,8 +3,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod api;
+mod api_customers;
+mod api_orders;
 mod cli;
 mod contracts;
 mod event_store;
 mod helpers;
+mod orders_saga;
 mod relay;
