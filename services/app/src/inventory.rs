@@ -115,6 +115,7 @@ pub enum ReservationTicket {
 
 pub struct InventoryApp {
     stock: EventStoreOf<StockLevel>,
+    repository: PgEventRepository,
     queue: ReservationQueue,
     idempotency: IdempotencyRecords,
     tenancy: Arc<TenancyApp>,
@@ -180,6 +181,7 @@ impl InventoryApp {
     ) -> Self {
         Self {
             stock: CachedEventStore::new(PgEventRepository::new(pool.clone()), CACHE_CAPACITY),
+            repository: PgEventRepository::new(pool.clone()),
             queue: ReservationQueue::new(pool.clone()),
             idempotency: IdempotencyRecords::new(pool),
             tenancy,
@@ -329,9 +331,29 @@ impl InventoryApp {
             return Ok(None);
         };
         let level = self
-            .stock_level(tenant_id, key.location_id, key.variant_id)
+            .stock_level_fresh(tenant_id, key.location_id, key.variant_id)
             .await?;
         Ok(level.map(|level| (key, level)))
+    }
+
+    /// The stock level read from its stream, bypassing the cache: for decisions taken outside
+    /// the aggregate (order placement, the saga), where another process may have written since
+    /// this one cached it.
+    pub async fn stock_level_fresh(
+        &self,
+        tenant_id: TenantId,
+        location_id: LocationId,
+        variant_id: VariantId,
+    ) -> Result<Option<StockLevel>, Rejection> {
+        let store = cqrs_es::persist::PersistedEventStore::<_, StockLevel>::new_event_store(
+            self.repository.clone(),
+        );
+        let mut context = store
+            .load_aggregate(&key(location_id, variant_id).to_string())
+            .await
+            .map_err(|e| AppError::Store(e.to_string()))?;
+        let level = context.aggregate().clone();
+        Ok((level.tenant_id() == Some(tenant_id)).then_some(level))
     }
 
     /// For the order saga: commits a reservation of a known stock level to its order (a

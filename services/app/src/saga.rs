@@ -221,7 +221,7 @@ impl OrderSaga {
     ) -> Result<Option<ReservationStatus>, SagaError> {
         let level = self
             .inventory
-            .stock_level(meta.tenant_id, key.location_id, key.variant_id)
+            .stock_level_fresh(meta.tenant_id, key.location_id, key.variant_id)
             .await
             .map_err(|e| SagaError::from_app("load stock level", e))?;
         Ok(level.and_then(|level| level.reservation_status(reservation_id)))

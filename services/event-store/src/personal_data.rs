@@ -40,6 +40,8 @@ pub enum PersonalDataError {
     UnknownMasterKey(PatientId, String),
     #[error("sealed personal data of patient {0} does not authenticate")]
     Tampered(PatientId),
+    #[error("personal data could not be encrypted")]
+    Encryption,
     #[error("a snapshot carries personal data; aggregates with personal data are not snapshotted")]
     SnapshotWithPersonalData,
     #[error("invalid master key: {0}")]
@@ -85,23 +87,23 @@ impl Key {
         Aes256Gcm::new(&self.0.into())
     }
 
-    fn seal(&self, plaintext: &[u8], aad: &[u8]) -> Vec<u8> {
+    fn seal(&self, plaintext: &[u8], aad: &[u8]) -> Result<Vec<u8>, PersonalDataError> {
         let nonce: [u8; NONCE_LEN] = rand::random();
-        let mut out = Vec::with_capacity(1 + NONCE_LEN + plaintext.len() + 16);
+        let ciphertext = self
+            .cipher()
+            .encrypt(
+                Nonce::from_slice(&nonce),
+                Payload {
+                    msg: plaintext,
+                    aad,
+                },
+            )
+            .map_err(|_| PersonalDataError::Encryption)?;
+        let mut out = Vec::with_capacity(1 + NONCE_LEN + ciphertext.len());
         out.push(FORMAT_V1);
         out.extend_from_slice(&nonce);
-        // Encryption with a valid key and nonce length cannot fail; an empty output would
-        // only fail to open later, never leak.
-        if let Ok(ciphertext) = self.cipher().encrypt(
-            Nonce::from_slice(&nonce),
-            Payload {
-                msg: plaintext,
-                aad,
-            },
-        ) {
-            out.extend_from_slice(&ciphertext);
-        }
-        out
+        out.extend_from_slice(&ciphertext);
+        Ok(out)
     }
 
     fn open(&self, sealed: &[u8], aad: &[u8]) -> Option<Vec<u8>> {
@@ -286,7 +288,7 @@ impl DataKeys {
             let wrapped: Vec<Vec<u8>> = subjects
                 .iter()
                 .map(|(t, p)| master.seal(&Key::random().0, &aad(WRAP_AAD, *t, *p)))
-                .collect();
+                .collect::<Result<_, _>>()?;
             let ids = vec![self.master.current.clone(); subjects.len()];
             let statement = client.prepare_cached(GET_OR_CREATE_KEYS).await?;
             client
@@ -395,7 +397,7 @@ impl DataKeys {
         let keys = self.keys(&subjects, true).await?;
         match keys.get(&(tenant_id, patient_id)) {
             Some(DataKey::Active(key)) => {
-                Ok(key.seal(plaintext, &aad(BYTES_AAD, tenant_id, patient_id)))
+                key.seal(plaintext, &aad(BYTES_AAD, tenant_id, patient_id))
             }
             Some(DataKey::Erased) => Err(PersonalDataError::Erased(patient_id)),
             None => Err(PersonalDataError::MissingKey(patient_id)),
@@ -455,7 +457,7 @@ fn seal_with(
     {
         Some(DataKey::Active(key)) => {
             let text = serde_json::to_vec(plaintext)?;
-            let sealed = key.seal(&text, &aad(PAYLOAD_AAD, tenant_id, patient_id));
+            let sealed = key.seal(&text, &aad(PAYLOAD_AAD, tenant_id, patient_id))?;
             Ok(BASE64.encode(sealed))
         }
         Some(DataKey::Erased) => Err(PersonalDataError::Erased(patient_id)),
@@ -504,7 +506,9 @@ mod tests {
         let key = Key::random();
         let tenant = TenantId::new();
         let patient = PatientId::new();
-        let sealed = key.seal(b"Zoe Smith", &aad(PAYLOAD_AAD, tenant, patient));
+        let sealed = key
+            .seal(b"Zoe Smith", &aad(PAYLOAD_AAD, tenant, patient))
+            .unwrap();
         assert!(!sealed.windows(3).any(|w| w == b"Zoe"));
         assert_eq!(
             key.open(&sealed, &aad(PAYLOAD_AAD, tenant, patient)),
@@ -529,7 +533,10 @@ mod tests {
     fn sealing_twice_gives_different_ciphertexts() {
         let key = Key::random();
         let aad = aad(PAYLOAD_AAD, TenantId::new(), PatientId::new());
-        assert_ne!(key.seal(b"same", &aad), key.seal(b"same", &aad));
+        assert_ne!(
+            key.seal(b"same", &aad).unwrap(),
+            key.seal(b"same", &aad).unwrap()
+        );
     }
 
     #[test]

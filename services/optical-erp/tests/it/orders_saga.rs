@@ -78,12 +78,19 @@ impl Shop {
         let ReservationTicket::Queued(request) = ticket else {
             panic!("not queued: {ticket:?}")
         };
-        let answer = self
-            .app
-            .inventory
-            .await_answer(self.data.tenant, request, WAIT)
-            .await
-            .unwrap();
+        // A wait may end early (the workers' listener connecting wakes every waiter): ask again.
+        let mut answer = None;
+        for _ in 0..10 {
+            answer = self
+                .app
+                .inventory
+                .await_answer(self.data.tenant, request, WAIT)
+                .await
+                .unwrap();
+            if !matches!(answer, Some(optical_event_store::RequestState::Pending)) {
+                break;
+            }
+        }
         assert!(
             matches!(answer, Some(optical_event_store::RequestState::Answered(ref r)) if r.status == 201),
             "{answer:?}"
