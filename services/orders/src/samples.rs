@@ -268,11 +268,11 @@ pub fn all_event_types() -> Vec<&'static str> {
 mod tests {
     use super::*;
     use cqrs_es::DomainEvent;
+    use optical_contract_check::{in_schema_order, Contract, SchemaDir};
     use optical_kernel::personal::seal_all;
     use optical_kernel::PersonalEnvelopeError;
-    use serde_json::{Map, Value};
-    use std::collections::{BTreeMap, BTreeSet, HashMap};
-    use std::path::PathBuf;
+    use serde_json::Value;
+    use std::collections::{BTreeMap, BTreeSet};
 
     #[test]
     fn event_types_are_unique_and_named_by_context_aggregate_and_past_tense() {
@@ -341,16 +341,12 @@ mod tests {
         assert_eq!(placed["placed_at"], "2025-01-15T10:30:00Z");
     }
 
-    fn schema_dir() -> PathBuf {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../schemas/avro/orders")
+    fn schemas() -> SchemaDir {
+        SchemaDir::new(env!("CARGO_MANIFEST_DIR"), "orders")
     }
 
     fn schema_of(event_type: &str) -> (String, Value) {
-        let file = format!("{}.avsc", event_type.strip_prefix("orders.").unwrap());
-        let text = std::fs::read_to_string(schema_dir().join(&file))
-            .unwrap_or_else(|e| panic!("{file}: {e}"));
-        let schema = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{file}: {e}"));
-        (file, schema)
+        schemas().schema_of(event_type)
     }
 
     /// The variant name and the body inside the externally tagged `{"Variant": {…}}`, with
@@ -366,203 +362,6 @@ mod tests {
         };
         assert_eq!(map.len(), 1, "externally tagged");
         map.into_iter().next().unwrap()
-    }
-
-    const PRIMITIVES: [&str; 8] = [
-        "null", "boolean", "int", "long", "float", "double", "bytes", "string",
-    ];
-
-    fn full_name(schema: &Value, enclosing: &str) -> String {
-        let name = schema["name"].as_str().unwrap();
-        let namespace = schema["namespace"].as_str().unwrap_or(enclosing);
-        match (name.contains('.'), namespace) {
-            (true, _) | (false, "") => name.to_owned(),
-            (false, ns) => format!("{ns}.{name}"),
-        }
-    }
-
-    fn resolve(name: &str, enclosing: &str) -> String {
-        if name.contains('.') || enclosing.is_empty() {
-            name.to_owned()
-        } else {
-            format!("{enclosing}.{name}")
-        }
-    }
-
-    fn namespace_of(full: &str) -> &str {
-        full.rsplit_once('.').map_or("", |(ns, _)| ns)
-    }
-
-    /// Enough of Avro's JSON conformance for the shapes this crate emits, so that the
-    /// contract is checked here and not only by the codec crate.
-    #[derive(Default)]
-    struct Contract {
-        /// Named types by full name, over all files: one name, one definition everywhere.
-        named: HashMap<String, Value>,
-        /// Union-typed paths → (number of branches, branches seen).
-        unions: BTreeMap<String, (usize, BTreeSet<usize>)>,
-    }
-
-    impl Contract {
-        /// Registers one file's named types, in document order, and checks that every
-        /// reference points at a type defined earlier in the same file.
-        fn define(&mut self, schema: &Value, namespace: &str, in_file: &mut BTreeSet<String>) {
-            match schema {
-                Value::String(name) if PRIMITIVES.contains(&name.as_str()) => {}
-                Value::String(name) => {
-                    let full = resolve(name, namespace);
-                    assert!(
-                        in_file.contains(&full),
-                        "{full} is used before it is defined in this file"
-                    );
-                }
-                Value::Array(branches) => branches
-                    .iter()
-                    .for_each(|b| self.define(b, namespace, in_file)),
-                Value::Object(o) => match o["type"].as_str().unwrap() {
-                    ty @ ("record" | "enum") => {
-                        let full = full_name(schema, namespace);
-                        assert!(
-                            o.get("doc")
-                                .and_then(Value::as_str)
-                                .is_some_and(|d| !d.is_empty()),
-                            "{full} has a doc"
-                        );
-                        assert!(
-                            in_file.insert(full.clone()),
-                            "{full} is defined twice in one file"
-                        );
-                        if let Some(previous) = self.named.insert(full.clone(), schema.clone()) {
-                            assert_eq!(
-                                previous, *schema,
-                                "{full} is defined differently in two files"
-                            );
-                        }
-                        if ty == "record" {
-                            for field in o["fields"].as_array().unwrap() {
-                                let name = field["name"].as_str().unwrap();
-                                assert!(
-                                    field["doc"].as_str().is_some_and(|d| !d.is_empty()),
-                                    "{full}.{name} has a doc"
-                                );
-                                self.define(&field["type"], namespace_of(&full), in_file);
-                            }
-                        }
-                    }
-                    "array" => self.define(&o["items"], namespace, in_file),
-                    _ => {}
-                },
-                other => panic!("not a schema: {other}"),
-            }
-        }
-
-        fn conforms(
-            &mut self,
-            schema: &Value,
-            value: &Value,
-            namespace: &str,
-            path: &str,
-        ) -> Result<(), String> {
-            let check = |ok: bool| {
-                if ok {
-                    Ok(())
-                } else {
-                    Err(format!("{path}: {value} is not {schema}"))
-                }
-            };
-            match schema {
-                Value::String(ty) => match ty.as_str() {
-                    "null" => check(value.is_null()),
-                    "string" => check(value.is_string()),
-                    "long" => check(value.is_i64()),
-                    "int" => check(value.as_i64().is_some_and(|v| i32::try_from(v).is_ok())),
-                    "boolean" => check(value.is_boolean()),
-                    name => {
-                        let full = resolve(name, namespace);
-                        let definition = self
-                            .named
-                            .get(&full)
-                            .cloned()
-                            .ok_or(format!("{path}: unknown type {full}"))?;
-                        self.conforms(&definition, value, namespace, path)
-                    }
-                },
-                Value::Array(branches) => {
-                    // Like a JSON → Avro writer: the first branch that takes the value.
-                    let mut errors = Vec::new();
-                    for (index, branch) in branches.iter().enumerate() {
-                        match self.conforms(branch, value, namespace, path) {
-                            Err(e) => errors.push(e),
-                            Ok(()) => {
-                                let seen = self
-                                    .unions
-                                    .entry(path.to_owned())
-                                    .or_insert_with(|| (branches.len(), BTreeSet::new()));
-                                seen.1.insert(index);
-                                return Ok(());
-                            }
-                        }
-                    }
-                    Err(format!(
-                        "{path}: no branch of the union matches: {}",
-                        errors.join("; ")
-                    ))
-                }
-                Value::Object(o) => match o["type"].as_str().unwrap() {
-                    "record" => {
-                        let full = full_name(schema, namespace);
-                        let object = value
-                            .as_object()
-                            .ok_or(format!("{path}: {value} is not a record"))?;
-                        let fields = o["fields"].as_array().unwrap();
-                        let avro: BTreeSet<&str> =
-                            fields.iter().map(|f| f["name"].as_str().unwrap()).collect();
-                        let json: BTreeSet<&str> = object.keys().map(String::as_str).collect();
-                        if avro != json {
-                            return Err(format!(
-                                "{path}: JSON fields {json:?} are not the Avro fields {avro:?}"
-                            ));
-                        }
-                        for field in fields {
-                            let name = field["name"].as_str().unwrap();
-                            if let Some(branches) = field["type"].as_array() {
-                                if branches.contains(&Value::from("null")) {
-                                    assert_eq!(branches[0], "null", "{path}.{name}: null first");
-                                    assert_eq!(
-                                        field.get("default"),
-                                        Some(&Value::Null),
-                                        "{path}.{name}: default null"
-                                    );
-                                }
-                            }
-                            self.conforms(
-                                &field["type"],
-                                &object[name],
-                                namespace_of(&full),
-                                &format!("{path}.{name}"),
-                            )?;
-                        }
-                        Ok(())
-                    }
-                    "enum" => check(o["symbols"].as_array().unwrap().contains(value)),
-                    "array" => {
-                        let items = value
-                            .as_array()
-                            .ok_or(format!("{path}: {value} is not an array"))?;
-                        items.iter().try_for_each(|item| {
-                            self.conforms(&o["items"], item, namespace, &format!("{path}[]"))
-                        })
-                    }
-                    primitive => {
-                        if o.get("logicalType") == Some(&Value::from("uuid")) {
-                            check(value.as_str().is_some_and(|s| Uuid::parse_str(s).is_ok()))?;
-                        }
-                        self.conforms(&Value::from(primitive), value, namespace, path)
-                    }
-                },
-                other => Err(format!("{path}: not a schema: {other}")),
-            }
-        }
     }
 
     fn codes<T: Copy>(all: &[T], code: fn(T) -> &'static str) -> Vec<Value> {
@@ -594,22 +393,13 @@ mod tests {
             expected_files.insert(file);
         }
 
-        let on_disk: BTreeSet<String> = std::fs::read_dir(schema_dir())
-            .unwrap()
-            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
+        let on_disk = schemas().files();
         assert_eq!(
             on_disk, expected_files,
             "one schema per event type, and nothing else"
         );
 
-        for (path, (branches, seen)) in &contract.unions {
-            assert_eq!(
-                seen.len(),
-                *branches,
-                "{path}: samples must take every branch of the union"
-            );
-        }
+        contract.assert_every_union_branch_taken();
 
         let enums = BTreeMap::from([
             (
@@ -664,64 +454,6 @@ mod tests {
         "optical.orders.SealedPrescriptionSnapshot",
     ];
 
-    /// Rebuilds `value` in the field order of `schema` (following records, arrays, unions and
-    /// named types), so it can be compared byte for byte with what serde wrote. Personal
-    /// envelopes come in their erased form, the one whose fields are known here.
-    fn in_schema_order(
-        schema: &Value,
-        value: &Value,
-        named: &HashMap<String, Value>,
-        namespace: &str,
-    ) -> Option<String> {
-        match schema {
-            Value::String(name) if name == "null" => value.is_null().then(|| value.to_string()),
-            Value::String(name) if !PRIMITIVES.contains(&name.as_str()) => {
-                let full = resolve(name, namespace);
-                in_schema_order(&named[&full], value, named, namespace)
-            }
-            Value::Array(branches) => branches
-                .iter()
-                .find_map(|b| in_schema_order(b, value, named, namespace)),
-            Value::Object(o) if o["type"] == "array" => {
-                let items: Option<Vec<String>> = value
-                    .as_array()?
-                    .iter()
-                    .map(|item| in_schema_order(&o["items"], item, named, namespace))
-                    .collect();
-                Some(format!("[{}]", items?.join(",")))
-            }
-            Value::Object(o) if o["type"] == "record" => {
-                let full = full_name(schema, namespace);
-                let object: &Map<String, Value> = value.as_object()?;
-                if SEALED_RECORDS.contains(&full.as_str()) {
-                    let subject = object.get("sealed_for")?;
-                    let erased =
-                        object.len() == 2 && object.get("erased") == Some(&Value::Bool(true));
-                    return erased.then(|| format!("{{\"sealed_for\":{subject},\"erased\":true}}"));
-                }
-                let fields = o["fields"].as_array()?;
-                if fields.len() != object.len() {
-                    return None;
-                }
-                let parts: Option<Vec<String>> = fields
-                    .iter()
-                    .map(|f| {
-                        let name = f["name"].as_str()?;
-                        let inner = in_schema_order(
-                            &f["type"],
-                            object.get(name)?,
-                            named,
-                            namespace_of(&full),
-                        )?;
-                        Some(format!("{}:{inner}", Value::from(name)))
-                    })
-                    .collect();
-                Some(format!("{{{}}}", parts?.join(",")))
-            }
-            _ => Some(value.to_string()),
-        }
-    }
-
     /// The event with its personal data erased, as a reader sees it after erasure.
     fn erased(mut event: OrderEvent) -> OrderEvent {
         if let OrderEvent::OrderPlaced {
@@ -752,7 +484,8 @@ mod tests {
                 panic!("events serialise as objects");
             };
             let (variant, body) = map.into_iter().next().unwrap();
-            let rebuilt = in_schema_order(&schema, &body, &contract.named, "").unwrap();
+            let rebuilt =
+                in_schema_order(&schema, &body, &contract.named, "", &SEALED_RECORDS).unwrap();
             assert_eq!(
                 serde_json::to_string(&event).unwrap(),
                 format!("{{{}:{rebuilt}}}", Value::from(variant)),
