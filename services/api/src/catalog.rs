@@ -3,7 +3,7 @@
 mod convert;
 mod dto;
 
-pub(crate) use dto::MoneyView;
+pub(crate) use dto::{LensCoatingBody, LensDesignBody, LensMaterialBody, MoneyView};
 
 use crate::extract::{path_id, IdempotencyKey, JsonBody};
 use crate::problem::{ApiError, FieldError, Problem};

@@ -9,7 +9,7 @@ mod convert;
 mod dto;
 
 pub(crate) use convert::refraction_view;
-pub(crate) use dto::RefractionView;
+pub(crate) use dto::{PrismBody, PrismView, RefractionView};
 
 use crate::extract::{path_id, read_upload, IdempotencyKey, JsonBody};
 use crate::problem::{ApiError, Problem};

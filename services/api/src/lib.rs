@@ -15,6 +15,7 @@ pub mod context;
 mod customers;
 pub mod extract;
 mod inventory;
+mod lab;
 mod orders;
 mod payments;
 pub mod problem;
@@ -96,6 +97,7 @@ pub fn endpoints() -> Vec<Endpoint> {
     all.extend(inventory::endpoints());
     all.extend(customers::endpoints());
     all.extend(orders::endpoints());
+    all.extend(lab::endpoints());
     all.extend(payments::endpoints());
     all
 }

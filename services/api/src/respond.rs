@@ -157,13 +157,32 @@ where
     F: FnOnce(Option<Idempotency>) -> Fut,
     Fut: Future<Output = Result<Receipt, ApiError>>,
 {
+    let (stored, replayed) = run_command_stored(state, tenant_id, key, hash, respond, run).await?;
+    Ok(stored_response(&stored, replayed))
+}
+
+/// [`run_command_with`] answering the response before it becomes HTTP, with whether it was
+/// replayed, for handlers that add headers derived from it (a `Location`) or facts read after
+/// the command.
+pub async fn run_command_stored<F, Fut>(
+    state: &ApiState,
+    tenant_id: TenantId,
+    key: Option<String>,
+    hash: impl FnOnce() -> [u8; 32],
+    respond: Respond,
+    run: F,
+) -> Result<(StoredResponse, bool), ApiError>
+where
+    F: FnOnce(Option<Idempotency>) -> Fut,
+    Fut: Future<Output = Result<Receipt, ApiError>>,
+{
     let Some(key) = key else {
         let receipt = run(None).await?;
-        return Ok(stored_response(&respond(&receipt), false));
+        return Ok((respond(&receipt), false));
     };
     let hash = hash();
     match recall(state, tenant_id, &key, &hash).await? {
-        Recall::Replay(stored) => return Ok(stored_response(&stored, true)),
+        Recall::Replay(stored) => return Ok((stored, true)),
         Recall::Mismatch => return Err(key_reused()),
         Recall::Fresh => {}
     }
@@ -173,11 +192,11 @@ where
         respond: respond.clone(),
     };
     match run(Some(idempotency)).await {
-        Ok(receipt) => Ok(stored_response(&respond(&receipt), false)),
+        Ok(receipt) => Ok((respond(&receipt), false)),
         // A concurrent twin committed first: answer as it was answered.
         Err(error) if error.code == "idempotency_key_in_use" => {
             match recall(state, tenant_id, &key, &hash).await? {
-                Recall::Replay(stored) => Ok(stored_response(&stored, true)),
+                Recall::Replay(stored) => Ok((stored, true)),
                 Recall::Mismatch => Err(key_reused()),
                 Recall::Fresh => Err(error),
             }

@@ -13,6 +13,7 @@ mod catalog;
 mod command;
 mod customers;
 mod inventory;
+mod lab;
 mod orders;
 mod payments;
 mod saga;
@@ -26,6 +27,7 @@ pub use inventory::{
     ReservationOutcome, ReservationRequest, ReservationTicket, ReservationWorkers, Responder,
     WorkerConfig,
 };
+pub use lab::{work_order_id_of, LabApp, LabRejection, LabStep, NewWorkOrder};
 pub use orders::{NewOrder, OrderRejection, OrderStep, OrdersApp};
 pub use payments::{payment_id_of, PaymentsApp};
 pub use saga::{OrderSaga, SagaError, SagaEvent, SAGA_CONTEXTS};
@@ -63,6 +65,7 @@ pub struct App {
     pub customers: Arc<CustomersApp>,
     pub orders: Arc<OrdersApp>,
     pub payments: Arc<PaymentsApp>,
+    pub lab: Arc<LabApp>,
     pub saga: Arc<OrderSaga>,
 }
 
@@ -82,7 +85,7 @@ impl App {
         let customers = Arc::new(CustomersApp::new(
             repository.clone(),
             keys,
-            AccessAudit::new(pool),
+            AccessAudit::new(pool.clone()),
             personal.documents,
             clock.clone(),
         ));
@@ -94,9 +97,18 @@ impl App {
             customers.clone(),
             clock.clone(),
         ));
+        let lab = Arc::new(LabApp::new(
+            pool,
+            repository.clone(),
+            orders.clone(),
+            catalog.clone(),
+            customers.clone(),
+            clock.clone(),
+        ));
         let payments = Arc::new(PaymentsApp::new(repository, clock.clone()));
         let saga = Arc::new(OrderSaga::new(
             orders.clone(),
+            lab.clone(),
             payments.clone(),
             inventory.clone(),
             clock,
@@ -108,6 +120,7 @@ impl App {
             customers,
             orders,
             payments,
+            lab,
             saga,
         }
     }

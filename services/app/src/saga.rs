@@ -6,7 +6,9 @@
 //! | `payments.payment.confirmed`   | order paid (or, if it was cancelled meanwhile, refund)        |
 //! | `orders.order.paid`            | with lenses → lab                                             |
 //! | `payments.payment.collected`   | a shipped order is completed                                  |
-//! | `orders.order.cancelled`       | release or restock each line; void or refund the payment      |
+//! | `orders.order.cancelled`       | release or restock each line; void or refund the payment; cancel the lab's work orders |
+//! | `orders.order.sent_to_lab`     | one lab work order per lens line (Lab)                        |
+//! | `lab.work_order.stage_changed` | when every lens of an order is `completed`, the order is ready |
 //!
 //! Exactly once in effect: every step decides on the current state of the aggregate it
 //! changes, and every repeat is a no-op there (a reservation already committed to this order,
@@ -16,10 +18,12 @@
 //! decides and commands.
 use crate::command::AppError;
 use crate::inventory::{InventoryApp, InventoryRejection};
+use crate::lab::{LabApp, LabStep};
 use crate::orders::{OrderStep, OrdersApp};
 use crate::payments::PaymentsApp;
 use optical_inventory::{InventoryError, ReservationStatus, StockLevelKey};
 use optical_kernel::{Clock, EventMetadata, OrderId, PaymentId, TenantId, TraceParent};
+use optical_lab::{LabStage, Reason, WorkOrderId};
 use optical_orders::{Order, OrderStatus, PaymentMethod as OrderPaymentMethod};
 use optical_payments::{
     PaymentError, PaymentMethod, PaymentStatus, RefundId, RefundReason, VoidReason,
@@ -64,23 +68,26 @@ impl SagaError {
 
 pub struct OrderSaga {
     orders: Arc<OrdersApp>,
+    lab: Arc<LabApp>,
     payments: Arc<PaymentsApp>,
     inventory: Arc<InventoryApp>,
     clock: Arc<dyn Clock>,
 }
 
 /// Every topic whose events the saga handles.
-pub const SAGA_CONTEXTS: [&str; 2] = ["orders", "payments"];
+pub const SAGA_CONTEXTS: [&str; 3] = ["orders", "payments", "lab"];
 
 impl OrderSaga {
     pub fn new(
         orders: Arc<OrdersApp>,
+        lab: Arc<LabApp>,
         payments: Arc<PaymentsApp>,
         inventory: Arc<InventoryApp>,
         clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
             orders,
+            lab,
             payments,
             inventory,
             clock,
@@ -93,10 +100,13 @@ impl OrderSaga {
         match event.event_type.as_str() {
             "orders.order.placed" => self.on_placed(&meta, self.order_id(event)?).await,
             "orders.order.paid" => self.on_paid(&meta, self.order_id(event)?).await,
+            "orders.order.sent_to_lab" => self.on_sent_to_lab(&meta, self.order_id(event)?).await,
             "orders.order.cancelled" => {
-                self.on_cancelled(&meta, self.order_id(event)?, event.event_id)
-                    .await
+                let order_id = self.order_id(event)?;
+                self.on_cancelled(&meta, order_id, event.event_id).await?;
+                self.cancel_lab_work(&meta, order_id).await
             }
+            "lab.work_order.stage_changed" => self.on_stage_changed(&meta, event).await,
             "payments.payment.confirmed" => {
                 self.on_captured(&meta, self.payment_id(event)?, event.event_id)
                     .await
@@ -231,6 +241,89 @@ impl OrderSaga {
         let order = self.load_order(meta.tenant_id, order_id).await?;
         if order.needs_lab() && order.status() == Some(OrderStatus::Paid) {
             self.step(meta, order_id, OrderStep::SendToLab).await?;
+        }
+        Ok(())
+    }
+
+    async fn on_sent_to_lab(
+        &self,
+        meta: &EventMetadata,
+        order_id: OrderId,
+    ) -> Result<(), SagaError> {
+        self.lab
+            .create_for_order(order_id, meta)
+            .await
+            .map(|_| ())
+            .map_err(|e| SagaError::from_app("create work orders", e))
+    }
+
+    /// The lab stops making lenses nobody will collect; shipped work orders stay as they are.
+    async fn cancel_lab_work(
+        &self,
+        meta: &EventMetadata,
+        order_id: OrderId,
+    ) -> Result<(), SagaError> {
+        let order = self.load_order(meta.tenant_id, order_id).await?;
+        let work_orders = self
+            .lab
+            .work_orders_of(meta.tenant_id, &order)
+            .await
+            .map_err(|e| SagaError::from_app("load work orders", e))?;
+        let reason =
+            Reason::new("order cancelled").map_err(|e| SagaError::Poison(e.to_string()))?;
+        for work_order in work_orders {
+            let (Some(id), Some(stage)) = (work_order.work_order_id(), work_order.stage()) else {
+                continue;
+            };
+            if matches!(stage, LabStage::Shipped | LabStage::Cancelled) {
+                continue;
+            }
+            self.lab
+                .step(id, LabStep::Cancel(reason.clone()), meta, None)
+                .await
+                .map_err(|e| SagaError::from_app("cancel work order", e))?;
+        }
+        Ok(())
+    }
+
+    /// A completed work order makes its order ready once every lens of the order is done
+    /// (each followed to its latest remake).
+    async fn on_stage_changed(
+        &self,
+        meta: &EventMetadata,
+        event: &SagaEvent,
+    ) -> Result<(), SagaError> {
+        let work_order_id: WorkOrderId = event.aggregate_id.parse().map_err(|_| {
+            SagaError::Poison(format!("`{}` is not a work order id", event.aggregate_id))
+        })?;
+        let work_order = self
+            .lab
+            .work_order(meta.tenant_id, work_order_id)
+            .await
+            .map_err(|e| SagaError::from_app("load work order", e))?
+            .ok_or_else(|| SagaError::Poison(format!("work order {work_order_id} not found")))?;
+        let Some(order_id) = work_order.order_id() else {
+            return Ok(()); // A walk-in job: no order to tell.
+        };
+        if !matches!(
+            work_order.stage(),
+            Some(LabStage::Completed | LabStage::Shipped)
+        ) {
+            return Ok(());
+        }
+        let order = self.load_order(meta.tenant_id, order_id).await?;
+        if order.status() != Some(OrderStatus::InLab) {
+            return Ok(());
+        }
+        let all_done = self
+            .lab
+            .work_orders_of(meta.tenant_id, &order)
+            .await
+            .map_err(|e| SagaError::from_app("load work orders", e))?
+            .iter()
+            .all(|w| matches!(w.stage(), Some(LabStage::Completed | LabStage::Shipped)));
+        if all_done {
+            self.step(meta, order_id, OrderStep::MarkReady).await?;
         }
         Ok(())
     }

@@ -285,6 +285,12 @@ mod tests {
         for e in optical_orders::samples::order_events() {
             all.push((event_type(&e), sealed(serde_json::to_value(&e).unwrap())));
         }
+        for e in optical_lab::samples::work_order_events() {
+            all.push((event_type(&e), sealed(serde_json::to_value(&e).unwrap())));
+        }
+        for e in optical_lab::samples::station_events() {
+            all.push((event_type(&e), serde_json::to_value(&e).unwrap()));
+        }
         for e in optical_payments::samples::payment_events() {
             all.push((event_type(&e), serde_json::to_value(&e).unwrap()));
         }
@@ -311,6 +317,7 @@ mod tests {
             .chain(optical_inventory::samples::all_event_types())
             .chain(optical_customers::samples::all_event_types())
             .chain(optical_orders::samples::all_event_types())
+            .chain(optical_lab::samples::all_event_types())
             .chain(optical_payments::samples::all_event_types())
             .map(str::to_owned)
             .collect()

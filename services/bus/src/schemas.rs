@@ -373,6 +373,7 @@ mod tests {
             .chain(optical_inventory::samples::all_event_types())
             .chain(optical_customers::samples::all_event_types())
             .chain(optical_orders::samples::all_event_types())
+            .chain(optical_lab::samples::all_event_types())
             .chain(optical_payments::samples::all_event_types());
         for event_type in every {
             let schema = catalog
@@ -392,6 +393,7 @@ mod tests {
                 "catalog".to_owned(),
                 "customers".to_owned(),
                 "inventory".to_owned(),
+                "lab".to_owned(),
                 "orders".to_owned(),
                 "payments".to_owned(),
                 "tenancy".to_owned()

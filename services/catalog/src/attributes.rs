@@ -1,13 +1,13 @@
 //! What distinguishes one variant from another, per product kind: frame geometry and style,
-//! spectacle lens options, contact lens parameters.
+//! spectacle lens options, contact lens parameters. The lens values themselves (material,
+//! index, design, coatings, tint) come from `optical-optics`, shared with Lab.
 
 use crate::error::ValueError;
 use crate::values::{
-    Colour, FrameMaterial, FrameShape, LensCoating, LensDesign, LensMaterial, Millimetres,
-    ProductKind, ReplacementSchedule, Tint,
+    Colour, FrameMaterial, FrameShape, Millimetres, ProductKind, ReplacementSchedule,
 };
+use optical_optics::{LensCoating, LensDesign, LensIndex, LensMaterial, Tint};
 use serde::{Deserialize, Serialize};
-use std::fmt;
 
 /// Frame size in the boxing system (ISO 8624): the box around one lens shape (A wide, B high),
 /// the distance between lenses (DBL), the effective diameter (ED, twice the longest radius
@@ -99,49 +99,6 @@ pub struct FrameAttributes {
     pub colour: Colour,
     pub shape: FrameShape,
     pub frame_material: FrameMaterial,
-}
-
-/// Refractive index of a lens material. Only the indices labs stock are accepted, so that an
-/// order never asks for a blank that does not exist. Serialised as a number (e.g. `1.67`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "f64", into = "f64")]
-pub struct LensIndex(u16);
-
-impl LensIndex {
-    /// Offered indices, in hundredths.
-    const OFFERED: [u16; 9] = [150, 153, 156, 159, 160, 167, 174, 180, 190];
-
-    pub fn new(value: f64) -> Result<Self, ValueError> {
-        Self::OFFERED
-            .iter()
-            // Tolerates binary noise such as 1.6700000000000002 from arithmetic upstream.
-            .find(|&&hundredths| (f64::from(hundredths) - value * 100.0).abs() < 1e-6)
-            .map(|&hundredths| Self(hundredths))
-            .ok_or(ValueError::UnsupportedLensIndex(value))
-    }
-
-    pub fn value(self) -> f64 {
-        f64::from(self.0) / 100.0
-    }
-}
-
-impl TryFrom<f64> for LensIndex {
-    type Error = ValueError;
-    fn try_from(value: f64) -> Result<Self, Self::Error> {
-        Self::new(value)
-    }
-}
-
-impl From<LensIndex> for f64 {
-    fn from(index: LensIndex) -> f64 {
-        index.value()
-    }
-}
-
-impl fmt::Display for LensIndex {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:.2}", self.value())
-    }
 }
 
 /// A spectacle lens option. Coatings are a set: listing one twice is refused rather than
@@ -472,32 +429,6 @@ mod tests {
         )
         .is_err());
         assert_eq!(g.frame_pd_mm(), 70.0);
-    }
-
-    #[test]
-    fn lens_index_accepts_only_offered_indices() {
-        for offered in [1.50, 1.53, 1.56, 1.59, 1.60, 1.67, 1.74, 1.80, 1.90] {
-            assert_eq!(LensIndex::new(offered).unwrap().value(), offered);
-        }
-        for unsupported in [1.49, 1.52, 1.7, 2.0, 0.0, f64::NAN] {
-            assert!(LensIndex::new(unsupported).is_err(), "{unsupported}");
-        }
-        assert_eq!(
-            LensIndex::new(1.55),
-            Err(ValueError::UnsupportedLensIndex(1.55))
-        );
-        assert_eq!(
-            LensIndex::new(1.6700000000000002).unwrap().to_string(),
-            "1.67"
-        );
-    }
-
-    #[test]
-    fn lens_index_serialises_as_a_number() {
-        let index = LensIndex::new(1.6).unwrap();
-        assert_eq!(serde_json::to_value(index).unwrap(), json!(1.6));
-        assert_eq!(index.to_string(), "1.60");
-        assert!(serde_json::from_value::<LensIndex>(json!(1.61)).is_err());
     }
 
     fn lens(coatings: Vec<LensCoating>) -> Result<LensAttributes, ValueError> {

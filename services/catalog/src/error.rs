@@ -1,5 +1,6 @@
-use crate::values::{FulfillmentType, LensCoating, ProductKind};
+use crate::values::{FulfillmentType, ProductKind};
 use optical_kernel::{Currency, Money};
+use optical_optics::{LensCoating, OpticsError};
 use thiserror::Error;
 
 /// A value that cannot exist: raised when a value object is constructed or deserialised.
@@ -37,6 +38,24 @@ pub enum ValueError {
          (`frame`, `ophthalmic_lens` or `contact_lens`; none for accessory and digital)"
     )]
     AttributesShape(ProductKind),
+    /// An optical rule from `optical-optics` that has no catalog counterpart of its own.
+    #[error(transparent)]
+    Optics(OpticsError),
+}
+
+/// Lens values are built by `optical-optics`; their errors become the catalog's own variants,
+/// so that codes and messages stay what Catalog has always answered.
+impl From<OpticsError> for ValueError {
+    fn from(error: OpticsError) -> Self {
+        match error {
+            OpticsError::UnsupportedLensIndex { value } => ValueError::UnsupportedLensIndex(value),
+            OpticsError::EmptyText { field } => ValueError::Empty { field },
+            OpticsError::TextTooLong { field, max, actual } => {
+                ValueError::TooLong { field, max, actual }
+            }
+            other => ValueError::Optics(other),
+        }
+    }
 }
 
 /// Why a catalog command was refused.
@@ -100,6 +119,7 @@ impl ValueError {
             ValueError::UnsupportedLensIndex(_) => "unsupported_lens_index",
             ValueError::DuplicateCoating(_) => "duplicate_coating",
             ValueError::AttributesShape(_) => "attributes_shape_invalid",
+            ValueError::Optics(error) => error.code(),
         }
     }
 }
@@ -130,6 +150,7 @@ impl CatalogError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use optical_optics::{LensIndex, Tint};
     use std::collections::BTreeSet;
 
     #[test]
@@ -195,6 +216,7 @@ mod tests {
             ValueError::UnsupportedLensIndex(1.0),
             ValueError::DuplicateCoating(LensCoating::Mirror),
             ValueError::AttributesShape(K::Frame),
+            ValueError::Optics(OpticsError::AxisRequired),
         ]
         .map(|e| e.code());
         let all: Vec<&str> = catalog.iter().chain(&value).copied().collect();
@@ -205,5 +227,47 @@ mod tests {
                 "{code}"
             );
         }
+    }
+
+    /// Lens values moved to `optical-optics`; their errors must still read and code as before.
+    #[test]
+    fn lens_value_errors_keep_their_catalog_codes_and_messages() {
+        let index: ValueError = LensIndex::new(1.55).unwrap_err().into();
+        assert_eq!(index, ValueError::UnsupportedLensIndex(1.55));
+        assert_eq!(index.code(), "unsupported_lens_index");
+        assert_eq!(
+            index.to_string(),
+            "lens index 1.55 is not offered; use one of 1.50, 1.53, 1.56, 1.59, 1.60, 1.67, \
+             1.74, 1.80, 1.90"
+        );
+        assert_eq!(
+            LensIndex::new(1.55).unwrap_err().to_string(),
+            index.to_string()
+        );
+
+        let empty: ValueError = Tint::new(" ").unwrap_err().into();
+        assert_eq!(empty, ValueError::Empty { field: "tint" });
+        assert_eq!(empty.code(), "value_empty");
+        assert_eq!(empty.to_string(), "tint must not be empty");
+
+        let long = Tint::new("t".repeat(65)).unwrap_err();
+        assert_eq!(
+            long.to_string(),
+            "tint must be at most 64 characters, got 65"
+        );
+        let long: ValueError = long.into();
+        assert_eq!(
+            long,
+            ValueError::TooLong {
+                field: "tint",
+                max: 64,
+                actual: 65
+            }
+        );
+        assert_eq!(long.code(), "value_too_long");
+
+        let other: ValueError = OpticsError::AxisRequired.into();
+        assert_eq!(other.code(), "axis_required");
+        assert_eq!(other.to_string(), OpticsError::AxisRequired.to_string());
     }
 }

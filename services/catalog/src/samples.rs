@@ -4,16 +4,16 @@
 //! They exercise shapes, not a story: the lists are not coherent streams to replay.
 
 use crate::attributes::{
-    ContactLensAttributes, FrameAttributes, FrameGeometry, LensAttributes, LensIndex,
-    VariantAttributes,
+    ContactLensAttributes, FrameAttributes, FrameGeometry, LensAttributes, VariantAttributes,
 };
 use crate::product::{ProductEvent, ProductId};
 use crate::values::{
-    Brand, Colour, FrameMaterial, FrameShape, FulfillmentType, LensCoating, LensDesign,
-    LensMaterial, ProductDescription, ProductKind, ProductName, ReplacementSchedule, Sku, Tint,
+    Brand, Colour, FrameMaterial, FrameShape, FulfillmentType, ProductDescription, ProductKind,
+    ProductName, ReplacementSchedule, Sku,
 };
 use crate::variant::{VariantEvent, VariantId};
 use optical_kernel::{Money, TenantId};
+use optical_optics::{LensCoating, LensDesign, LensIndex, LensMaterial, Tint};
 use uuid::Uuid;
 
 /// Samples are built from literals known to be valid, so a failure is a bug in this file;

@@ -1,4 +1,6 @@
-//! Scalar value objects and the closed vocabularies (enums) of the catalog.
+//! Scalar value objects and the closed vocabularies (enums) of the catalog. The lens
+//! vocabulary (material, design, coating, index, tint) is shared with Lab and lives in
+//! `optical-optics`; the crate root re-exports it.
 //!
 //! Every value is validated when built, and deserialisation goes through the same checks,
 //! so an invalid value can neither enter through a command nor come back from storage.
@@ -71,10 +73,6 @@ bounded_text!(
 bounded_text!(
     /// A frame colour as the manufacturer names it (e.g. "Havana tortoise"); a search facet.
     Colour, field = "colour", max = 64
-);
-bounded_text!(
-    /// A lens tint as the lab names it (e.g. "grey 80%").
-    Tint, field = "tint", max = 64
 );
 
 /// Stock-keeping unit: 1–64 characters of `A-Z 0-9 - _ .`, stored upper-case so that
@@ -286,36 +284,6 @@ code_enum!(
 );
 
 code_enum!(
-    LensMaterial {
-        Cr39 = "cr39",
-        Polycarbonate = "polycarbonate",
-        Trivex = "trivex",
-        MidIndex = "mid_index",
-        HighIndex = "high_index",
-        Glass = "glass",
-    }
-);
-
-code_enum!(
-    LensDesign {
-        SingleVision = "single_vision",
-        Bifocal = "bifocal",
-        Progressive = "progressive",
-    }
-);
-
-code_enum!(
-    LensCoating {
-        AntiReflective = "anti_reflective",
-        BlueLight = "blue_light",
-        HardCoat = "hard_coat",
-        Hydrophobic = "hydrophobic",
-        UvProtection = "uv_protection",
-        Mirror = "mirror",
-    }
-);
-
-code_enum!(
     /// How often a contact lens is replaced.
     ReplacementSchedule {
         Daily = "daily",
@@ -414,7 +382,6 @@ mod tests {
         assert!(Brand::new("b".repeat(100)).is_ok());
         assert!(Brand::new("b".repeat(101)).is_err());
         assert!(Colour::new("c".repeat(65)).is_err());
-        assert!(Tint::new("").is_err());
         assert!(ProductDescription::new("d".repeat(5001)).is_err());
         assert!(serde_json::from_value::<Brand>(json!(" ")).is_err());
     }
@@ -455,7 +422,7 @@ mod tests {
         for kind in ProductKind::ALL {
             assert_eq!(serde_json::to_value(kind).unwrap(), json!(kind.as_str()));
         }
-        assert!(serde_json::from_value::<LensCoating>(json!("AntiReflective")).is_err());
+        assert!(serde_json::from_value::<FrameShape>(json!("CatEye")).is_err());
     }
 
     #[test]

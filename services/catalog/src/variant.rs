@@ -203,6 +203,11 @@ impl Variant {
         self.state.as_ref().map(|s| s.status)
     }
 
+    /// What distinguishes the variant: frame geometry, lens options, contact lens parameters.
+    pub fn attributes(&self) -> Option<&VariantAttributes> {
+        self.state.as_ref().map(|s| &s.attributes)
+    }
+
     fn set_status(&mut self, status: PublicationStatus) {
         if let Some(state) = &mut self.state {
             state.status = status;
@@ -409,15 +414,13 @@ impl Aggregate for Variant {
 mod tests {
     use super::*;
     use crate::attributes::{
-        ContactLensAttributes, FrameAttributes, FrameGeometry, LensAttributes, LensIndex,
+        ContactLensAttributes, FrameAttributes, FrameGeometry, LensAttributes,
     };
     use crate::samples;
-    use crate::values::{
-        Colour, FrameMaterial, FrameShape, LensCoating, LensDesign, LensMaterial, ProductKind,
-        ReplacementSchedule,
-    };
+    use crate::values::{Colour, FrameMaterial, FrameShape, ProductKind, ReplacementSchedule};
     use cqrs_es::test::TestFramework;
     use optical_kernel::Currency;
+    use optical_optics::{LensCoating, LensDesign, LensIndex, LensMaterial};
     use serde_json::json;
 
     type Fixture = TestFramework<Variant>;

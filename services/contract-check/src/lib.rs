@@ -154,6 +154,8 @@ impl Contract {
                 "null" => check(value.is_null()),
                 "string" => check(value.is_string()),
                 "long" => check(value.is_i64()),
+                // Like the codec, which writes a double from any JSON number.
+                "double" => check(value.is_number()),
                 "int" => check(value.as_i64().is_some_and(|v| i32::try_from(v).is_ok())),
                 "boolean" => check(value.is_boolean()),
                 name => {

@@ -3,7 +3,8 @@
 //! Owns: the `events`, `snapshots` and `relay_checkpoints` tables and every SQL statement
 //! that touches them; the `cqrs-es` [`PersistedEventRepository`](cqrs_es::persist::PersistedEventRepository)
 //! ([`PgEventRepository`]); the bounded aggregate cache ([`CachedEventStore`]); the outbox
-//! reading side used by the relay ([`OutboxSession`]); schema migrations ([`migrate`]).
+//! reading side used by the relay ([`OutboxSession`]); schema migrations ([`migrate`]); the
+//! lab's work order numbers ([`WorkOrderNumbers`]) and stream listing ([`stream_ids`]).
 //!
 //! Invariants: an append is one statement (or one transaction with a snapshot) and fails with
 //! `OptimisticLockError` rather than overwrite; the outbox never hands out a row whose writing
@@ -16,6 +17,7 @@ mod consumer_offsets;
 mod db;
 mod idempotency;
 mod listen;
+mod numbers;
 mod outbox;
 mod personal_data;
 mod repository;
@@ -28,6 +30,7 @@ pub use consumer_offsets::{ConsumerSession, OffsetsError};
 pub use db::{create_database_if_missing, migrate, pool, DbError};
 pub use idempotency::{IdempotencyError, IdempotencyRecords, Recall};
 pub use listen::{listen, ListenEvent, Notification};
+pub use numbers::{stream_ids, NumbersError, WorkOrderNumbers};
 pub use outbox::{OutboxError, OutboxSession};
 pub use personal_data::{DataKeys, MasterKeys, PersonalDataError};
 pub use repository::{AppendError, PgEventRepository};

@@ -13,6 +13,10 @@ use optical_inventory::{Quantity, ReceiptReference};
 use optical_kernel::{
     Clock, Currency, EventMetadata, LocationId, Money, StoreId, SystemClock, TenantId,
 };
+use optical_lab::{
+    LabStage, PaperWidth, Printer, PrinterProtocol, StationId, StationName, StationSettings,
+    StationStages, TicketFormat,
+};
 use optical_tenancy::{
     LocationKind, LocationName, StoreCode, StoreName, TenancyError, TenantCommand, TenantKind,
     TenantName, TenantSettings,
@@ -48,6 +52,56 @@ pub struct DemoData {
     pub variants: Vec<DemoVariant>,
     /// A progressive lens (pairs), 20 in stock.
     pub lens: VariantId,
+    /// The lab's stations, in the order a job passes them.
+    pub stations: Vec<(StationId, String)>,
+}
+
+/// The demo lab: a station per group of stages, stable ids like the tenant. Thermal printers
+/// listen on the local raw port, the inspection desk prints PDF through IPP.
+fn demo_stations() -> anyhow::Result<Vec<(StationId, StationSettings)>> {
+    use LabStage::*;
+    let thermal = || {
+        Printer::new(
+            PrinterProtocol::EscposTcp,
+            "127.0.0.1:9100",
+            PaperWidth::Roll80,
+            vec![TicketFormat::Escpos],
+        )
+    };
+    let ipp = Printer::new(
+        PrinterProtocol::Ipp,
+        "ipp://127.0.0.1:8631/ipp/print",
+        PaperWidth::A6,
+        vec![TicketFormat::Pdf],
+    )?;
+    let station = |n: u128, name: &str, stages: &[LabStage], printer: Printer| {
+        anyhow::Ok((
+            StationId::from_uuid(uuid::Uuid::from_u128(
+                0x0192_0000_0000_7000_8000_0000_0000_0010 + n,
+            )),
+            StationSettings {
+                name: StationName::new(name)?,
+                stages: StationStages::new(stages.iter().copied())?,
+                printer,
+            },
+        ))
+    };
+    Ok(vec![
+        station(0, "Front desk", &[Received], thermal()?)?,
+        station(
+            1,
+            "Surfacing and coating",
+            &[Surfacing, Coating],
+            thermal()?,
+        )?,
+        station(2, "Edging and mounting", &[Edging, Mounting], thermal()?)?,
+        station(
+            3,
+            "Final inspection",
+            &[FinalInspection, Completed, Shipped],
+            ipp,
+        )?,
+    ])
 }
 
 /// "Already exists" from an earlier run is fine: the demo adds to what is there.
@@ -62,7 +116,7 @@ fn tolerate_existing(
 }
 
 /// Seeds a single-brand tenant with a store, its back room, `frames` frames (each with 20
-/// units in stock) and a progressive lens (20 in stock).
+/// units in stock), a progressive lens (20 in stock) and the lab's stations.
 pub async fn seed_all(app: &App, frames: usize) -> anyhow::Result<DemoData> {
     let tenant = demo_tenant();
     let meta = metadata(tenant);
@@ -115,12 +169,22 @@ pub async fn seed_all(app: &App, frames: usize) -> anyhow::Result<DemoData> {
             .await
             .map_err(|e| anyhow!("receive stock: {e}"))?;
     }
+    let mut stations = Vec::new();
+    for (station_id, settings) in demo_stations()? {
+        let name = settings.name.to_string();
+        app.lab
+            .create_station(station_id, settings, &meta, None)
+            .await
+            .map_err(|e| anyhow!("create station {name}: {e}"))?;
+        stations.push((station_id, name));
+    }
     Ok(DemoData {
         tenant,
         store,
         location,
         variants,
         lens,
+        stations,
     })
 }
 

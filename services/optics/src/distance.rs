@@ -7,7 +7,13 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// An exact length, counted in tenths of a millimetre.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+///
+/// JSON: a number of millimetres (`64`, `63.5`); deserialising accepts only a non-negative
+/// whole number of tenths.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(try_from = "f64", into = "f64")]
 pub struct Millimetres(u32);
 
 impl Millimetres {
@@ -19,9 +25,65 @@ impl Millimetres {
         self.0
     }
 
-    /// The length in millimetres; exact for every multiple of 0.5 mm.
+    /// The length in millimetres; exact for every multiple of 0.5 mm, and otherwise the
+    /// nearest `f64` to the decimal (what parsing `"52.3"` gives).
     pub fn to_f64(self) -> f64 {
         f64::from(self.0) / 10.0
+    }
+
+    /// `millimetres` as an exact whole number of tenths, or `None` (not finite, negative,
+    /// too large, or between tenths).
+    pub fn from_f64(millimetres: f64) -> Option<Self> {
+        let tenths = (millimetres * 10.0).round();
+        if !(0.0..=f64::from(u32::MAX)).contains(&tenths) {
+            return None;
+        }
+        // Integral and within u32: the cast is exact.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let length = Self(tenths as u32);
+        // Division is correctly rounded, so this equals `millimetres` exactly when it is the
+        // nearest f64 to a decimal with one fractional digit, as `52.3` parsed from JSON is.
+        (length.to_f64() == millimetres).then_some(length)
+    }
+
+    /// Parses a length in millimetres: finite, within `min..=max`, a multiple of 0.1 mm.
+    pub(crate) fn parse_tenths(
+        quantity: &'static str,
+        value: f64,
+        min: Millimetres,
+        max: Millimetres,
+    ) -> Result<Millimetres, OpticsError> {
+        if !value.is_finite() {
+            return Err(OpticsError::NotFinite { quantity });
+        }
+        if value < min.to_f64() || value > max.to_f64() {
+            return Err(OpticsError::OutOfRange {
+                quantity,
+                value,
+                min: min.to_f64(),
+                max: max.to_f64(),
+                unit: "mm",
+            });
+        }
+        Self::from_f64(value).ok_or(OpticsError::OffStep {
+            quantity,
+            value,
+            step: 0.1,
+            unit: "mm",
+        })
+    }
+}
+
+impl TryFrom<f64> for Millimetres {
+    type Error = OpticsError;
+    fn try_from(millimetres: f64) -> Result<Self, Self::Error> {
+        Self::parse_tenths("length", millimetres, Millimetres(0), Millimetres(u32::MAX))
+    }
+}
+
+impl From<Millimetres> for f64 {
+    fn from(length: Millimetres) -> f64 {
+        length.to_f64()
     }
 }
 
@@ -313,6 +375,34 @@ mod tests {
         assert!(SegmentHeight::new(35.5).is_err());
         assert!(SegmentHeight::new(18.3).is_err());
         assert_eq!(SegmentHeight::new(18.5).unwrap().to_string(), "18.5 mm");
+    }
+
+    #[test]
+    fn millimetres_json_is_a_number_of_whole_tenths() {
+        let length = Millimetres::from_tenths(523);
+        assert_eq!(serde_json::to_string(&length).unwrap(), "52.3");
+        assert_eq!(
+            serde_json::to_value(Millimetres::from_tenths(640)).unwrap(),
+            json!(64.0)
+        );
+        assert_eq!(serde_json::from_str::<Millimetres>("52.3").unwrap(), length);
+        assert_eq!(
+            serde_json::from_value::<Millimetres>(json!(64)).unwrap(),
+            Millimetres::from_tenths(640)
+        );
+        for tenths in [0, 1, 3, 7, 299, 523, 635, 800, 1234] {
+            let length = Millimetres::from_tenths(tenths);
+            let json = serde_json::to_string(&length).unwrap();
+            assert_eq!(serde_json::from_str::<Millimetres>(&json).unwrap(), length);
+        }
+        assert!(serde_json::from_value::<Millimetres>(json!(52.35)).is_err());
+        assert!(serde_json::from_value::<Millimetres>(json!(-0.1)).is_err());
+        assert!(serde_json::from_value::<Millimetres>(json!(1e12)).is_err());
+        assert!(serde_json::from_value::<Millimetres>(json!("52")).is_err());
+        assert_eq!(
+            Millimetres::try_from(52.35).map_err(|e| e.code()),
+            Err("off_step")
+        );
     }
 
     #[test]

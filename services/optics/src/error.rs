@@ -48,6 +48,18 @@ pub enum OpticsError {
     NearPdExceedsDistance { near: f64, distance: f64 },
     #[error("invalid prescription limits: {reason}")]
     InvalidLimits { reason: &'static str },
+    #[error(
+        "lens index {value} is not offered; use one of 1.50, 1.53, 1.56, 1.59, 1.60, 1.67, 1.74, 1.80, 1.90"
+    )]
+    UnsupportedLensIndex { value: f64 },
+    #[error("{field} must not be empty")]
+    EmptyText { field: &'static str },
+    #[error("{field} must be at most {max} characters, got {actual}")]
+    TextTooLong {
+        field: &'static str,
+        max: usize,
+        actual: usize,
+    },
 }
 
 impl OpticsError {
@@ -65,6 +77,9 @@ impl OpticsError {
             OpticsError::NotMinusCylinder => "not_minus_cylinder",
             OpticsError::NearPdExceedsDistance { .. } => "near_pd_exceeds_distance_pd",
             OpticsError::InvalidLimits { .. } => "invalid_limits",
+            OpticsError::UnsupportedLensIndex { .. } => "unsupported_lens_index",
+            OpticsError::EmptyText { .. } => "empty_text",
+            OpticsError::TextTooLong { .. } => "text_too_long",
         }
     }
 }
@@ -131,6 +146,13 @@ mod tests {
                 distance: 63.0,
             },
             OpticsError::InvalidLimits { reason: "x" },
+            OpticsError::UnsupportedLensIndex { value: 1.55 },
+            OpticsError::EmptyText { field: "tint" },
+            OpticsError::TextTooLong {
+                field: "tint",
+                max: 64,
+                actual: 65,
+            },
         ];
         let codes: Vec<&str> = errors.iter().map(OpticsError::code).collect();
         assert_eq!(codes.iter().collect::<BTreeSet<_>>().len(), codes.len());

@@ -17,13 +17,25 @@
 //! vocabulary, used by aggregates and adapters alike. Whose prescription it is, when it was
 //! issued and whether it is still valid belong to Customers, not here.
 //!
+//! The spectacle-lens vocabulary ([`LensMaterial`], [`LensDesign`], [`LensCoating`], the
+//! offered [`LensIndex`] and a [`Tint`]) lives here too, so that Catalog (what is sold) and Lab
+//! (what is made) speak of the same lens without depending on each other.
+//!
+//! For the lab it computes lens geometry — frame PD, per-eye [`Decentration`], minimum blank
+//! size and the prism decentration induces (Prentice), see [`LensGeometry::compute`] — and
+//! inspects a finished lens against ANSI Z80.1-2015 tolerances ([`inspect_eye`]), recording
+//! the applied [`Tolerance`] and a verdict per value.
+//!
 //! The [`samples`] module gives typical refractions for other crates' tests.
 
 mod distance;
 mod error;
+mod geometry;
+mod lens;
 mod power;
 mod refraction;
 pub mod samples;
+mod tolerance;
 mod values;
 
 pub use distance::{
@@ -31,6 +43,16 @@ pub use distance::{
     PdInput, PupillaryDistance, SegmentHeight,
 };
 pub use error::{FieldError, OpticsError};
+pub use geometry::{
+    decentration, horizontal_power, induced_prism, minimum_blank, BoxingMeasurements, Decentration,
+    EyeGeometry, InducedPrism, LensGeometry,
+};
+pub use lens::{LensCoating, LensDesign, LensIndex, LensMaterial, Tint};
 pub use power::{Addition, Cylinder, Dioptres, Precision, PrescriptionLimits, PrismAmount, Sphere};
 pub use refraction::{CylinderForm, EyeInput, EyeRx, PrismInput, Refraction, RefractionInput};
+pub use tolerance::{
+    add_tolerance, axis_tolerance, cylinder_tolerance, inspect_eye, prism_tolerance,
+    sphere_tolerance, AxisCheck, EyeInspection, InspectionError, MeasuredEye, MeasuredPrism,
+    PowerCheck, PrismCheck, Tolerance, ToleranceTable,
+};
 pub use values::{Axis, Eye, Prism, PrismBase};

@@ -74,6 +74,8 @@ fn sample_payloads() -> Vec<(String, Value)> {
         .chain(stored(optical_customers::samples::patient_events()))
         .chain(stored(optical_customers::samples::prescription_events()))
         .chain(stored(optical_orders::samples::order_events()))
+        .chain(stored(optical_lab::samples::work_order_events()))
+        .chain(stored(optical_lab::samples::station_events()))
         .chain(stored(optical_payments::samples::payment_events()))
         .collect()
 }
@@ -86,6 +88,7 @@ fn all_event_types() -> std::collections::BTreeSet<String> {
         .chain(optical_inventory::samples::all_event_types())
         .chain(optical_customers::samples::all_event_types())
         .chain(optical_orders::samples::all_event_types())
+        .chain(optical_lab::samples::all_event_types())
         .chain(optical_payments::samples::all_event_types())
         .map(str::to_owned)
         .collect()
@@ -131,6 +134,7 @@ async fn fastavro_decodes_every_event_the_relay_published_to_what_was_written() 
             pipeline.topic("inventory"),
             pipeline.topic("customers"),
             pipeline.topic("orders"),
+            pipeline.topic("lab"),
             pipeline.topic("payments"),
         ],
     );
@@ -147,13 +151,12 @@ async fn fastavro_decodes_every_event_the_relay_published_to_what_was_written() 
     let decoded = fastavro(&items);
     let mut types = std::collections::BTreeSet::new();
     for (message, record) in messages.iter().zip(decoded) {
-        assert_eq!(
-            record,
-            body(&written[&message.key]),
-            "{}",
-            message.header("event_type")
-        );
-        types.insert(message.header("event_type").to_owned());
+        let event_type = message.header("event_type");
+        assert_eq!(record, body(&written[&message.key]), "{event_type}");
+        // One topic per context: `lab.work_order.created` goes to `optical.lab.v1`.
+        let context = event_type.split('.').next().unwrap();
+        assert_eq!(message.topic, pipeline.topic(context), "{event_type}");
+        types.insert(event_type.to_owned());
     }
     assert_eq!(
         types,

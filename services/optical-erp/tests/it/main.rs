@@ -4,10 +4,12 @@
 
 mod api;
 mod api_customers;
+mod api_lab;
 mod api_orders;
 mod cli;
 mod contracts;
 mod event_store;
 mod helpers;
+mod lab_saga;
 mod orders_saga;
 mod relay;

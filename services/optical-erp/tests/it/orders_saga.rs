@@ -19,15 +19,15 @@ use optical_payments::{Actor, ConfirmationSource, PaymentReference, PaymentStatu
 use std::sync::Arc;
 use std::time::Duration;
 
-const WAIT: Duration = Duration::from_secs(30);
+pub(crate) const WAIT: Duration = Duration::from_secs(30);
 
-struct Shop {
-    app: App,
-    data: DemoData,
+pub(crate) struct Shop {
+    pub(crate) app: App,
+    pub(crate) data: DemoData,
     _workers: ReservationWorkers,
 }
 
-async fn shop(pipeline: &Pipeline) -> Shop {
+pub(crate) async fn shop(pipeline: &Pipeline) -> Shop {
     let app = App::new(
         pipeline.db.pool(8),
         Arc::new(optical_kernel::SystemClock),
@@ -47,7 +47,7 @@ async fn shop(pipeline: &Pipeline) -> Shop {
     }
 }
 
-fn meta(tenant: TenantId) -> EventMetadata {
+pub(crate) fn meta(tenant: TenantId) -> EventMetadata {
     EventMetadata::new_request(tenant, chrono::Utc::now(), "test")
 }
 
@@ -57,6 +57,14 @@ impl Shop {
     }
 
     async fn reserve(&self, quantity: u32) -> ReservationId {
+        self.reserve_variant(self.frame(), quantity).await
+    }
+
+    pub(crate) async fn reserve_variant(
+        &self,
+        variant_id: optical_kernel::VariantId,
+        quantity: u32,
+    ) -> ReservationId {
         let reservation_id = ReservationId::new();
         let ticket = self
             .app
@@ -66,7 +74,7 @@ impl Shop {
                     reservation_id,
                     cart_id: CartId::new(),
                     location_id: self.data.location,
-                    variant_id: self.frame(),
+                    variant_id,
                     quantity,
                     ttl_seconds: Some(600),
                 },
@@ -118,7 +126,7 @@ impl Shop {
             .reservation_status(reservation_id)
     }
 
-    async fn order_status(&self, order_id: OrderId) -> Option<OrderStatus> {
+    pub(crate) async fn order_status(&self, order_id: OrderId) -> Option<OrderStatus> {
         self.app
             .orders
             .order(self.data.tenant, order_id)
@@ -136,7 +144,7 @@ impl Shop {
             .and_then(|p| p.status())
     }
 
-    async fn place(
+    pub(crate) async fn place(
         &self,
         reservations: Vec<ReservationId>,
         patient: Option<(PatientId, PrescriptionId)>,
@@ -161,7 +169,7 @@ impl Shop {
         order_id
     }
 
-    async fn confirm_transfer(&self, order_id: OrderId) {
+    pub(crate) async fn confirm_transfer(&self, order_id: OrderId) {
         let amount = self
             .app
             .orders
@@ -187,7 +195,7 @@ impl Shop {
             .unwrap();
     }
 
-    async fn cancel(&self, order_id: OrderId) {
+    pub(crate) async fn cancel(&self, order_id: OrderId) {
         self.app
             .orders
             .transition(
@@ -202,7 +210,7 @@ impl Shop {
 }
 
 /// Events of one stream, oldest first: (event id, type).
-async fn stream(pipeline: &Pipeline, aggregate_id: &str) -> Vec<(uuid::Uuid, String)> {
+pub(crate) async fn stream(pipeline: &Pipeline, aggregate_id: &str) -> Vec<(uuid::Uuid, String)> {
     let client = pipeline.db.client().await;
     client
         .query(
@@ -229,7 +237,7 @@ async fn count_events(pipeline: &Pipeline, event_type: &str) -> i64 {
 }
 
 /// The saga event for the last event of `event_type` in a stream, as the headers carry it.
-async fn saga_event(
+pub(crate) async fn saga_event(
     pipeline: &Pipeline,
     tenant: TenantId,
     aggregate_id: &str,
@@ -251,7 +259,7 @@ async fn saga_event(
     }
 }
 
-struct SagaTask(tokio::task::JoinHandle<()>);
+pub(crate) struct SagaTask(tokio::task::JoinHandle<()>);
 
 impl Drop for SagaTask {
     fn drop(&mut self) {
@@ -259,7 +267,7 @@ impl Drop for SagaTask {
     }
 }
 
-fn spawn_saga(pipeline: &Pipeline, app: &App, instance: &str) -> SagaTask {
+pub(crate) fn spawn_saga(pipeline: &Pipeline, app: &App, instance: &str) -> SagaTask {
     let config = optical_erp::saga::SagaConfig {
         database_url: pipeline.db.url.clone(),
         kafka: pipeline.kafka.clone(),
@@ -430,7 +438,7 @@ async fn a_saga_killed_between_compensation_steps_completes_the_rest_once() {
     );
 }
 
-fn patient_details(name: &str, email: &str) -> PatientDetails {
+pub(crate) fn patient_details(name: &str, email: &str) -> PatientDetails {
     PatientDetails {
         given_name: PersonName::new(name).unwrap(),
         family_name: PersonName::new("Quintessa-Marchetti").unwrap(),
