@@ -257,6 +257,94 @@ impl Contract {
             );
         }
     }
+
+    /// The Avro enums over all files are exactly `expected` (full name → symbols, in order),
+    /// so that a schema cannot drift from the Rust enum whose codes it publishes.
+    pub fn assert_enums(&self, expected: BTreeMap<&str, Vec<Value>>) {
+        let avro_enums: BTreeSet<&str> = self
+            .named
+            .iter()
+            .filter(|(_, s)| s["type"] == "enum")
+            .map(|(name, _)| name.as_str())
+            .collect();
+        assert_eq!(avro_enums, expected.keys().copied().collect());
+        for (name, symbols) in expected {
+            assert_eq!(
+                self.named[name]["symbols"].as_array().unwrap(),
+                &symbols,
+                "{name}"
+            );
+        }
+    }
+
+    /// Each of `names` (full names) is a sealed personal envelope with exactly the kernel's
+    /// fields, in its order: what the event store publishes is what the schema declares.
+    pub fn assert_sealed_envelopes(&self, names: &[&str]) {
+        for &sealed in names {
+            let fields: Vec<&str> = self.named[sealed]["fields"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| f["name"].as_str().unwrap())
+                .collect();
+            assert_eq!(
+                fields,
+                [
+                    optical_kernel::personal::SEALED_FOR,
+                    optical_kernel::personal::CIPHERTEXT
+                ],
+                "{sealed}"
+            );
+        }
+    }
+}
+
+/// One sample event as the contract sees it: its event type, and the variant name and body
+/// inside its externally tagged `{"Variant": {…}}` JSON, in the form it is published.
+pub type Sample = (String, (String, Value));
+
+/// Checks a context's schema directory against its event types and samples: each event type
+/// has one file, a documented record in `namespace` named by its samples' variant, that each
+/// of its samples (at least one) conforms to; the directory holds nothing else; and the
+/// samples take every branch of every union. Returns the contract, for the context's own
+/// checks of its enums and sealed envelopes. Panics, naming the file, on a broken contract.
+pub fn check_event_schemas(
+    dir: &SchemaDir,
+    namespace: &str,
+    event_types: &[&str],
+    samples: &[Sample],
+) -> Contract {
+    let mut contract = Contract::default();
+    let mut expected_files = BTreeSet::new();
+    for &event_type in event_types {
+        let (file, schema) = dir.schema_of(event_type);
+        contract.define(&schema, "", &mut BTreeSet::new());
+        assert_eq!(schema["type"], "record", "{file}");
+        assert_eq!(schema["namespace"], namespace, "{file}");
+        let mut sampled = 0;
+        for (_, (variant, body)) in samples.iter().filter(|(t, _)| t == event_type) {
+            sampled += 1;
+            assert_eq!(schema["name"], variant.as_str(), "{file}");
+            contract
+                .conforms(&schema, body, "", variant)
+                .unwrap_or_else(|e| panic!("{file}: {e}"));
+        }
+        assert!(sampled > 0, "{event_type} has samples");
+        expected_files.insert(file);
+    }
+    assert_eq!(
+        dir.files(),
+        expected_files,
+        "one schema per event type, and nothing else"
+    );
+    contract.assert_every_union_branch_taken();
+    contract
+}
+
+/// The codes of every value of a Rust enum (`ALL`, `as_str`), as the symbols its Avro enum
+/// must list, in the same order.
+pub fn codes<T: Copy>(all: &[T], code: fn(T) -> &'static str) -> Vec<Value> {
+    all.iter().map(|v| Value::from(code(*v))).collect()
 }
 
 /// Rebuilds `value` in the field order of `schema` (following records, arrays, unions and

@@ -364,7 +364,9 @@ pub fn all_event_types() -> Vec<&'static str> {
 mod tests {
     use super::*;
     use cqrs_es::DomainEvent;
-    use optical_contract_check::{in_schema_order, Contract, SchemaDir};
+    use optical_contract_check::{
+        check_event_schemas, codes, in_schema_order, Contract, Sample, SchemaDir,
+    };
     use optical_kernel::personal::seal_all;
     use optical_kernel::PersonalEnvelopeError;
     use serde_json::Value;
@@ -465,46 +467,16 @@ mod tests {
         schemas().schema_of(event_type)
     }
 
-    fn codes<T: Copy>(all: &[T], code: fn(T) -> &'static str) -> Vec<Value> {
-        all.iter().map(|v| Value::from(code(*v))).collect()
-    }
-
     #[test]
     fn every_event_type_has_a_schema_that_its_sealed_samples_conform_to() {
-        let samples: Vec<(String, (String, Value))> = samples()
+        let samples: Vec<Sample> = samples()
             .into_iter()
             .map(|(t, json)| (t, untagged(sealed(json).0)))
             .collect();
-        let mut contract = Contract::default();
-        let mut expected_files = BTreeSet::new();
-        for event_type in all_event_types() {
-            let (file, schema) = schema_of(event_type);
-            contract.define(&schema, "", &mut BTreeSet::new());
-            assert_eq!(schema["type"], "record", "{file}");
-            assert_eq!(schema["namespace"], "optical.lab", "{file}");
-            let mut sampled = 0;
-            for (_, (variant, body)) in samples.iter().filter(|(t, _)| t == event_type) {
-                sampled += 1;
-                assert_eq!(schema["name"], variant.as_str(), "{file}");
-                contract
-                    .conforms(&schema, body, "", variant)
-                    .unwrap_or_else(|e| panic!("{file}: {e}"));
-            }
-            assert!(sampled > 0, "{event_type} has samples");
-            expected_files.insert(file);
-        }
-
-        let on_disk = schemas().files();
-        assert_eq!(
-            on_disk, expected_files,
-            "one schema per event type, and nothing else"
-        );
-
-        contract.assert_every_union_branch_taken();
-
+        let contract = check_event_schemas(&schemas(), "optical.lab", &all_event_types(), &samples);
         // The lens vocabulary is optics', shared with Catalog: the same symbols as Catalog's
         // enums of the same names.
-        let enums = BTreeMap::from([
+        contract.assert_enums(BTreeMap::from([
             (
                 "optical.lab.LabStage",
                 codes(LabStage::ALL, LabStage::as_str),
@@ -541,38 +513,8 @@ mod tests {
                 "optical.lab.TicketFormat",
                 codes(TicketFormat::ALL, TicketFormat::as_str),
             ),
-        ]);
-        let avro_enums: BTreeSet<&str> = contract
-            .named
-            .iter()
-            .filter(|(_, s)| s["type"] == "enum")
-            .map(|(name, _)| name.as_str())
-            .collect();
-        assert_eq!(avro_enums, enums.keys().copied().collect());
-        for (name, symbols) in enums {
-            assert_eq!(
-                contract.named[name]["symbols"].as_array().unwrap(),
-                &symbols,
-                "{name}"
-            );
-        }
-        // The sealed envelopes are the kernel's: their field names are the kernel's constants.
-        for sealed in SEALED_RECORDS {
-            let fields: Vec<&str> = contract.named[sealed]["fields"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|f| f["name"].as_str().unwrap())
-                .collect();
-            assert_eq!(
-                fields,
-                [
-                    optical_kernel::personal::SEALED_FOR,
-                    optical_kernel::personal::CIPHERTEXT
-                ],
-                "{sealed}"
-            );
-        }
+        ]));
+        contract.assert_sealed_envelopes(&SEALED_RECORDS);
     }
 
     /// The Avro records that stand for a sealed [`Personal`] envelope.

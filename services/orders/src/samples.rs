@@ -268,7 +268,9 @@ pub fn all_event_types() -> Vec<&'static str> {
 mod tests {
     use super::*;
     use cqrs_es::DomainEvent;
-    use optical_contract_check::{in_schema_order, Contract, SchemaDir};
+    use optical_contract_check::{
+        check_event_schemas, codes, in_schema_order, Contract, Sample, SchemaDir,
+    };
     use optical_kernel::personal::seal_all;
     use optical_kernel::PersonalEnvelopeError;
     use serde_json::Value;
@@ -364,44 +366,15 @@ mod tests {
         map.into_iter().next().unwrap()
     }
 
-    fn codes<T: Copy>(all: &[T], code: fn(T) -> &'static str) -> Vec<Value> {
-        all.iter().map(|v| Value::from(code(*v))).collect()
-    }
-
     #[test]
     fn every_event_type_has_a_schema_that_its_sealed_samples_conform_to() {
-        let samples: Vec<(String, (String, Value))> = order_events()
+        let samples: Vec<Sample> = order_events()
             .iter()
             .map(|e| (e.event_type(), sealed_body(e)))
             .collect();
-        let mut contract = Contract::default();
-        let mut expected_files = BTreeSet::new();
-        for event_type in all_event_types() {
-            let (file, schema) = schema_of(event_type);
-            contract.define(&schema, "", &mut BTreeSet::new());
-            assert_eq!(schema["type"], "record", "{file}");
-            assert_eq!(schema["namespace"], "optical.orders", "{file}");
-            let mut sampled = 0;
-            for (_, (variant, body)) in samples.iter().filter(|(t, _)| t == event_type) {
-                sampled += 1;
-                assert_eq!(schema["name"], variant.as_str(), "{file}");
-                contract
-                    .conforms(&schema, body, "", variant)
-                    .unwrap_or_else(|e| panic!("{file}: {e}"));
-            }
-            assert!(sampled > 0, "{event_type} has samples");
-            expected_files.insert(file);
-        }
-
-        let on_disk = schemas().files();
-        assert_eq!(
-            on_disk, expected_files,
-            "one schema per event type, and nothing else"
-        );
-
-        contract.assert_every_union_branch_taken();
-
-        let enums = BTreeMap::from([
+        let contract =
+            check_event_schemas(&schemas(), "optical.orders", &all_event_types(), &samples);
+        contract.assert_enums(BTreeMap::from([
             (
                 "optical.orders.PaymentMethod",
                 codes(PaymentMethod::ALL, PaymentMethod::as_str),
@@ -414,38 +387,8 @@ mod tests {
                 "optical.orders.LineKind",
                 codes(LineKind::ALL, LineKind::as_str),
             ),
-        ]);
-        let avro_enums: BTreeSet<&str> = contract
-            .named
-            .iter()
-            .filter(|(_, s)| s["type"] == "enum")
-            .map(|(name, _)| name.as_str())
-            .collect();
-        assert_eq!(avro_enums, enums.keys().copied().collect());
-        for (name, symbols) in enums {
-            assert_eq!(
-                contract.named[name]["symbols"].as_array().unwrap(),
-                &symbols,
-                "{name}"
-            );
-        }
-        // The sealed envelopes are the kernel's: their field names are the kernel's constants.
-        for sealed in SEALED_RECORDS {
-            let fields: Vec<&str> = contract.named[sealed]["fields"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|f| f["name"].as_str().unwrap())
-                .collect();
-            assert_eq!(
-                fields,
-                [
-                    optical_kernel::personal::SEALED_FOR,
-                    optical_kernel::personal::CIPHERTEXT
-                ],
-                "{sealed}"
-            );
-        }
+        ]));
+        contract.assert_sealed_envelopes(&SEALED_RECORDS);
     }
 
     /// The Avro records that stand for a sealed [`Personal`] envelope.

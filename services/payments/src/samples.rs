@@ -160,7 +160,9 @@ pub fn all_event_types() -> Vec<&'static str> {
 mod tests {
     use super::*;
     use cqrs_es::DomainEvent;
-    use optical_contract_check::{in_schema_order, Contract, SchemaDir};
+    use optical_contract_check::{
+        check_event_schemas, codes, in_schema_order, Contract, Sample, SchemaDir,
+    };
     use serde_json::Value;
     use std::collections::{BTreeMap, BTreeSet};
 
@@ -228,44 +230,15 @@ mod tests {
         map.into_iter().next().unwrap()
     }
 
-    fn codes<T: Copy>(all: &[T], code: fn(T) -> &'static str) -> Vec<Value> {
-        all.iter().map(|v| Value::from(code(*v))).collect()
-    }
-
     #[test]
     fn every_event_type_has_a_schema_that_its_samples_conform_to() {
-        let samples: Vec<(String, (String, Value))> = payment_events()
+        let samples: Vec<Sample> = payment_events()
             .iter()
             .map(|e| (e.event_type(), body(e)))
             .collect();
-        let mut contract = Contract::default();
-        let mut expected_files = BTreeSet::new();
-        for event_type in all_event_types() {
-            let (file, schema) = schema_of(event_type);
-            contract.define(&schema, "", &mut BTreeSet::new());
-            assert_eq!(schema["type"], "record", "{file}");
-            assert_eq!(schema["namespace"], "optical.payments", "{file}");
-            let mut sampled = 0;
-            for (_, (variant, body)) in samples.iter().filter(|(t, _)| t == event_type) {
-                sampled += 1;
-                assert_eq!(schema["name"], variant.as_str(), "{file}");
-                contract
-                    .conforms(&schema, body, "", variant)
-                    .unwrap_or_else(|e| panic!("{file}: {e}"));
-            }
-            assert!(sampled > 0, "{event_type} has samples");
-            expected_files.insert(file);
-        }
-
-        let on_disk = schemas().files();
-        assert_eq!(
-            on_disk, expected_files,
-            "one schema per event type, and nothing else"
-        );
-
-        contract.assert_every_union_branch_taken();
-
-        let enums = BTreeMap::from([
+        let contract =
+            check_event_schemas(&schemas(), "optical.payments", &all_event_types(), &samples);
+        contract.assert_enums(BTreeMap::from([
             (
                 "optical.payments.PaymentMethod",
                 codes(PaymentMethod::ALL, PaymentMethod::as_str),
@@ -278,21 +251,7 @@ mod tests {
                 "optical.payments.ConfirmationSourceKind",
                 vec![Value::from("staff"), Value::from("provider")],
             ),
-        ]);
-        let avro_enums: BTreeSet<&str> = contract
-            .named
-            .iter()
-            .filter(|(_, s)| s["type"] == "enum")
-            .map(|(name, _)| name.as_str())
-            .collect();
-        assert_eq!(avro_enums, enums.keys().copied().collect());
-        for (name, symbols) in enums {
-            assert_eq!(
-                contract.named[name]["symbols"].as_array().unwrap(),
-                &symbols,
-                "{name}"
-            );
-        }
+        ]));
     }
 
     #[test]
