@@ -4,6 +4,8 @@
 #   - tansu 0.6.0, the Kafka-protocol broker (cargo install, exact version, `dynostore` feature)
 #   - Python's fastavro, the independent Avro decoder used by the contract tests, and
 #     openapi-spec-validator, the OpenAPI 3 validator the API tests run on /api/v1/openapi.json
+#   - the lab-print test tools from Debian: ippeveprinter (cups-ipp-utils) and the private
+#     D-Bus it needs (dbus-daemon), qpdf, pdftotext/pdftoppm (poppler-utils), zbarimg (zbar-tools)
 # With `--broker`, also starts a long-lived dev broker on 127.0.0.1:${KAFKA_PORT:-19092}.
 # Idempotent: anything already present at the right version is left alone.
 set -euo pipefail
@@ -66,6 +68,22 @@ ensure_build_tools() {
   fi
 }
 
+ensure_print_test_tools() {
+  # The lab-print tests print to CUPS's reference IPP printer and check PDFs with tools
+  # independent of our renderer.
+  local missing=()
+  [ -x /usr/sbin/ippeveprinter ] || missing+=(cups-ipp-utils)
+  command -v dbus-daemon >/dev/null || missing+=(dbus-daemon)
+  command -v qpdf >/dev/null || missing+=(qpdf)
+  command -v pdftotext >/dev/null && command -v pdftoppm >/dev/null || missing+=(poppler-utils)
+  command -v zbarimg >/dev/null || missing+=(zbar-tools)
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "installing ${missing[*]}"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}
+
 ensure_python_tools() {
   if ! python3 -c "import fastavro, sys; sys.exit(fastavro.__version__ != '$FASTAVRO_VERSION')" 2>/dev/null; then
     log "installing fastavro $FASTAVRO_VERSION"
@@ -99,6 +117,7 @@ start_dev_broker() {
 
 cd "$(dirname "$0")/.."
 ensure_build_tools
+ensure_print_test_tools
 ensure_postgres
 ensure_tansu
 ensure_python_tools

@@ -1,11 +1,14 @@
 //! Lab endpoints: stations (create, replace settings, read, list), work orders (walk-in jobs,
 //! moves through the stages, hold, resume, cancel, frame measurement, final inspection,
-//! remakes), the work order as decided now, and its job in the DCS text format.
+//! remakes), the work order as decided now, its job in the DCS text format, and its printed
+//! tickets (list, read, download, reprint).
 //!
 //! Owns: the lab's wire shapes and which status each refusal answers. The work order's job
 //! (patient initials, prescription, geometry, inspection results) is the patient's data:
 //! the GET and the DCS export record an access-audit row before answering it, and an erased
-//! patient's job is shown as erased (`null`) or answered 410 by the export.
+//! patient's job is shown as erased (`null`) or answered 410 by the export. A ticket's
+//! document shows the patient's initials: its download is audited the same way, refused (410)
+//! once the patient was erased, and never answered unless its bytes match their SHA-256.
 //!
 //! Must never: decide a lab rule (stage order, skipping, tolerances, remakes are the
 //! `optical-lab` aggregates'; whether a station serves a stage is `LabApp`'s), or put personal
@@ -27,14 +30,19 @@ use actix_web::http::{Method, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use dto::{
     CreateWorkOrder, InspectWorkOrder, InspectionRecorded, LabFrameBody, MoveWorkOrder,
-    RemakeWorkOrder, ResumeWorkOrder, StageReason, StationBody, StationListView, StationView,
-    WorkOrderView,
+    PrintJobListView, PrintJobView, RemakeWorkOrder, ResumeWorkOrder, StageReason, StationBody,
+    StationListView, StationView, WorkOrderView,
 };
-use optical_app::{AppError, Idempotency, LabRejection, LabStep, Reader, Receipt};
+use optical_app::{AppError, Idempotency, LabRejection, LabStep, Reader, Receipt, SpooledTicket};
 use optical_event_store::StoredResponse;
+use optical_kernel::Personal;
 use optical_lab::dcs::DcsError;
-use optical_lab::{Notes, Reason, StationError, StationId, WorkOrder, WorkOrderError, WorkOrderId};
+use optical_lab::{
+    LabStage, Notes, PrintJobError, PrintJobId, Reason, StationError, StationId, TicketFormat,
+    WorkOrder, WorkOrderError, WorkOrderId,
+};
 use optical_optics::InspectionError;
+use sha2::{Digest, Sha256};
 use std::future::Future;
 use std::sync::Arc;
 
@@ -47,6 +55,10 @@ const STATION: &str = "/lab/stations/{station_id}";
 const WORK_ORDERS: &str = "/lab/work-orders";
 const WORK_ORDER: &str = "/lab/work-orders/{work_order_id}";
 const DCS: &str = "/lab/work-orders/{work_order_id}/dcs";
+const WORK_ORDER_PRINT_JOBS: &str = "/lab/work-orders/{work_order_id}/print-jobs";
+const PRINT_JOB: &str = "/lab/print-jobs/{print_job_id}";
+const PRINT_JOB_DOCUMENT: &str = "/lab/print-jobs/{print_job_id}/document";
+const PRINT_JOB_REPRINT: &str = "/lab/print-jobs/{print_job_id}/reprint";
 
 impl Coded for LabRejection {
     fn code(&self) -> &'static str {
@@ -62,6 +74,7 @@ impl Coded for LabRejection {
             | LabRejection::PrescriptionNotFound
             | LabRejection::OrderNotFound
             | LabRejection::Station(StationError::StationNotFound)
+            | LabRejection::PrintJob(PrintJobError::PrintJobNotFound)
             | LabRejection::WorkOrder(W::WorkOrderNotFound) => StatusCode::NOT_FOUND,
             // The work order's (or station's) current state forbids it.
             LabRejection::Station(StationError::AlreadyCreated)
@@ -149,6 +162,18 @@ fn work_order_not_found() -> ApiError {
 
 fn station_not_found() -> ApiError {
     ApiError::not_found("station_not_found", "station not found")
+}
+
+fn print_job_not_found() -> ApiError {
+    ApiError::not_found("print_job_not_found", "print job not found")
+}
+
+fn patient_erased(what: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::GONE,
+        "patient_erased",
+        format!("the patient was erased; {what}"),
+    )
 }
 
 /// Runs a lab command under the idempotency protocol, answering `success` with the receipt.
@@ -373,6 +398,154 @@ async fn export_dcs(state: web::Data<ApiState>, caller: Caller, req: HttpRequest
         .insert_header((header::CACHE_CONTROL, "private, no-store"))
         .insert_header(("X-Content-Type-Options", "nosniff"))
         .body(text))
+}
+
+/// The print job of the path, as the caller's tenant may see it.
+async fn read_print_job(
+    state: &ApiState,
+    caller: &Caller,
+    req: &HttpRequest,
+) -> Result<SpooledTicket, ApiError> {
+    let print_job_id: PrintJobId = path_id(req, "print_job_id", "print_job")?;
+    state
+        .app
+        .lab
+        .print_job(caller.tenant_id(), print_job_id)
+        .await
+        .map_err(lab_error)?
+        .ok_or_else(print_job_not_found)
+}
+
+fn print_job_view(job: &SpooledTicket) -> Result<PrintJobView, ApiError> {
+    convert::print_job_view(job).ok_or_else(|| {
+        ApiError::internal(format!(
+            "print job {} has a stage, format, printer or state the lab does not know",
+            job.print_job_id
+        ))
+    })
+}
+
+/// The work order a ticket was printed for.
+async fn work_order_of(
+    state: &ApiState,
+    caller: &Caller,
+    job: &SpooledTicket,
+) -> Result<WorkOrder, ApiError> {
+    state
+        .app
+        .lab
+        .work_order(
+            caller.tenant_id(),
+            WorkOrderId::from_uuid(job.work_order_id),
+        )
+        .await
+        .map_err(lab_error)?
+        .ok_or_else(|| {
+            ApiError::internal(format!(
+                "print job {} is of an unknown work order",
+                job.print_job_id
+            ))
+        })
+}
+
+fn is_erased(work_order: &WorkOrder) -> bool {
+    matches!(work_order.job(), Some(Personal::Erased { .. }))
+}
+
+async fn list_print_jobs(state: web::Data<ApiState>, caller: Caller, req: HttpRequest) -> Api {
+    let work_order = read_work_order(&state, &caller, &req).await?;
+    let work_order_id = work_order
+        .work_order_id()
+        .ok_or_else(work_order_not_found)?;
+    let jobs = state
+        .app
+        .lab
+        .print_jobs_of(caller.tenant_id(), work_order_id)
+        .await
+        .map_err(lab_error)?;
+    let print_jobs = jobs
+        .iter()
+        .map(print_job_view)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(HttpResponse::Ok().json(PrintJobListView { print_jobs }))
+}
+
+async fn get_print_job(state: web::Data<ApiState>, caller: Caller, req: HttpRequest) -> Api {
+    let job = read_print_job(&state, &caller, &req).await?;
+    Ok(HttpResponse::Ok().json(print_job_view(&job)?))
+}
+
+/// The rendered ticket, as stored. Its bytes are checked against their SHA-256 first: a
+/// ticket that changed since it was rendered is refused (500 `print_job_corrupted`), never
+/// answered. It shows the patient's initials, so the read is audited, and an erased
+/// patient's ticket answers 410.
+async fn download_print_job(state: web::Data<ApiState>, caller: Caller, req: HttpRequest) -> Api {
+    let job = read_print_job(&state, &caller, &req).await?;
+    // The view checks the row's stage and format, which name the file.
+    let view = print_job_view(&job)?;
+    let format: TicketFormat = view.format.into();
+    let digest = Sha256::digest(&job.document);
+    if digest.as_slice() != job.sha256.as_slice() {
+        tracing::error!(
+            print_job_id = %job.print_job_id,
+            stored = %hex::encode(&job.sha256),
+            actual = %hex::encode(digest),
+            "a spooled ticket's bytes do not match their SHA-256"
+        );
+        return Err(ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "print_job_corrupted",
+            "the ticket's stored document does not match its SHA-256 and is not answered",
+        ));
+    }
+    let work_order = work_order_of(&state, &caller, &job).await?;
+    if is_erased(&work_order) {
+        return Err(patient_erased(
+            "the ticket shows their initials and is no longer answered",
+        ));
+    }
+    let number = work_order.number().ok_or_else(print_job_not_found)?;
+    let stage = LabStage::from(view.stage);
+    let (media_type, extension) = convert::ticket_media(format);
+    audit(&state, &caller, PRINT_JOB_DOCUMENT, &work_order).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, media_type))
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{number}-{stage}.{extension}\""),
+        ))
+        .insert_header((header::CACHE_CONTROL, "private, no-store"))
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .body(job.document))
+}
+
+/// Queues a ticket for printing again now. Not under `Idempotency-Key`: the spooler's rows
+/// are operational state, written by no event, and idempotency records are stored in the
+/// transaction of a command's events. Asking twice queues it twice (`reprints` counts them).
+async fn reprint(state: web::Data<ApiState>, caller: Caller, req: HttpRequest) -> Api {
+    let job = read_print_job(&state, &caller, &req).await?;
+    // The spooler's `reprint` does not tell a kept copy from an unknown job.
+    if job.protocol.is_none() {
+        return Err(ApiError::conflict(
+            "print_job_kept",
+            "the ticket is a copy kept for download only; it has no printer to go to",
+        ));
+    }
+    let work_order = work_order_of(&state, &caller, &job).await?;
+    if is_erased(&work_order) {
+        return Err(ApiError::conflict(
+            "patient_erased",
+            "the patient was erased; the ticket shows their initials and is not printed again",
+        ));
+    }
+    let print_job_id = PrintJobId::from_uuid(job.print_job_id);
+    let queued = state
+        .app
+        .lab
+        .reprint(caller.tenant_id(), print_job_id)
+        .await
+        .map_err(lab_error)?;
+    Ok(HttpResponse::Accepted().json(print_job_view(&queued)?))
 }
 
 /// Runs a step on the work order of the path; answers the receipt.
@@ -606,6 +779,7 @@ fn ok(status: u16, description: &'static str, body: SchemaFn) -> Response {
 }
 
 const NOT_FOUND: &str = "Unknown work order (also another tenant's)";
+const PRINT_JOB_NOT_FOUND: &str = "Unknown print job (also another tenant's)";
 
 /// A step on a work order: `POST` (or `PUT`) with a body, answering the receipt.
 fn step_endpoint(
@@ -741,6 +915,77 @@ pub fn endpoints() -> Vec<Endpoint> {
                 problem(404, NOT_FOUND),
             ],
             route: || web::route().to(get_work_order),
+        },
+        Endpoint {
+            method: Method::GET,
+            path: WORK_ORDER_PRINT_JOBS,
+            operation_id: "listWorkOrderPrintJobs",
+            summary: "The tickets printed (or kept) for a work order's stage changes, oldest first, without their documents",
+            tag: "lab",
+            scope: Some(READ),
+            idempotent: false,
+            request: None,
+            upload: None,
+            responses: vec![
+                ok(200, "The tickets", schema::<PrintJobListView>),
+                problem(404, NOT_FOUND),
+            ],
+            route: || web::route().to(list_print_jobs),
+        },
+        Endpoint {
+            method: Method::GET,
+            path: PRINT_JOB,
+            operation_id: "getPrintJob",
+            summary: "A ticket in the spooler: where it goes, whether it printed, its checksum",
+            tag: "lab",
+            scope: Some(READ),
+            idempotent: false,
+            request: None,
+            upload: None,
+            responses: vec![
+                ok(200, "The ticket, without its document", schema::<PrintJobView>),
+                problem(404, PRINT_JOB_NOT_FOUND),
+            ],
+            route: || web::route().to(get_print_job),
+        },
+        Endpoint {
+            method: Method::GET,
+            path: PRINT_JOB_DOCUMENT,
+            operation_id: "downloadPrintJob",
+            summary: "A ticket's rendered document, as a download (it shows the patient's initials: the read is audited)",
+            tag: "lab",
+            scope: Some(READ),
+            idempotent: false,
+            request: None,
+            upload: None,
+            responses: vec![
+                Response {
+                    status: 200,
+                    description: "The bytes as rendered and checked against their SHA-256: `application/pdf` for `pdf`, `application/vnd.escpos` (ESC/POS has no registered media type) for `escpos`, as `attachment; filename=\"WO-000042-edging.pdf\"`",
+                    body: None,
+                },
+                problem(404, PRINT_JOB_NOT_FOUND),
+                problem(410, "The patient was erased; the ticket shows their initials (`patient_erased`)"),
+                problem(500, "The stored document does not match its SHA-256 (`print_job_corrupted`); nothing is answered"),
+            ],
+            route: || web::route().to(download_print_job),
+        },
+        Endpoint {
+            method: Method::POST,
+            path: PRINT_JOB_REPRINT,
+            operation_id: "reprintPrintJob",
+            summary: "Queue a ticket for printing again now (lost, or parked while its printer was away); attempts start over. Not under `Idempotency-Key`: asking twice prints twice",
+            tag: "lab",
+            scope: Some(WRITE),
+            idempotent: false,
+            request: None,
+            upload: None,
+            responses: vec![
+                ok(202, "Queued: `state` is `queued`, `attempts` 0, `reprints` one more", schema::<PrintJobView>),
+                problem(404, PRINT_JOB_NOT_FOUND),
+                problem(409, "A copy kept for download only (`print_job_kept`), or the patient was erased (`patient_erased`)"),
+            ],
+            route: || web::route().to(reprint),
         },
         Endpoint {
             method: Method::GET,

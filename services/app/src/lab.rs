@@ -13,14 +13,16 @@ use cqrs_es::persist::PersistedEventStore;
 use cqrs_es::{AggregateContext, EventStore};
 use optical_catalog::VariantAttributes;
 use optical_event_store::{
-    stream_ids, CachedEventStore, PgEventRepository, Pool, WorkOrderNumbers,
+    stream_ids, CachedEventStore, PgEventRepository, Pool, PrintJob as SpooledTicket, PrintSpool,
+    WorkOrderNumbers,
 };
 use optical_kernel::{
     Clock, EventMetadata, OrderId, PatientId, Personal, PrescriptionId, TenantId, VariantId,
 };
 use optical_lab::{
     Actor, CreateWorkOrder, FrameLabel, FrameSpec, LabJob, LabStage, LensLabel, LensSpec, Notes,
-    PatientInitials, Reason, RemakeOrigin, RemakeReason, Station, StationCommand, StationError,
+    PatientInitials, PrintJob, PrintJobCommand, PrintJobError, PrintJobId, Reason,
+    RecordPrintFailure, RemakeOrigin, RemakeReason, Station, StationCommand, StationError,
     StationId, StationSettings, WorkOrder, WorkOrderCommand, WorkOrderError, WorkOrderId,
     WorkOrderNumber,
 };
@@ -35,6 +37,8 @@ pub enum LabRejection {
     WorkOrder(#[from] WorkOrderError),
     #[error(transparent)]
     Station(#[from] StationError),
+    #[error(transparent)]
+    PrintJob(#[from] PrintJobError),
     #[error("station {0} not found")]
     StationNotFound(StationId),
     #[error("station {station} does not serve `{stage}`")]
@@ -64,6 +68,7 @@ impl LabRejection {
         match self {
             LabRejection::WorkOrder(e) => e.code(),
             LabRejection::Station(e) => e.code(),
+            LabRejection::PrintJob(e) => e.code(),
             LabRejection::StationNotFound(_) => "station_not_found",
             LabRejection::StationDoesNotServe { .. } => "station_does_not_serve_stage",
             LabRejection::PatientNotFound => "patient_not_found",
@@ -127,6 +132,8 @@ pub fn work_order_id_of(line: &OrderLine) -> WorkOrderId {
 pub struct LabApp {
     work_orders: CachedEventStore<PgEventRepository, WorkOrder>,
     stations: CachedEventStore<PgEventRepository, Station>,
+    print_jobs: CachedEventStore<PgEventRepository, PrintJob>,
+    spool: PrintSpool,
     repository: PgEventRepository,
     pool: Pool,
     numbers: WorkOrderNumbers,
@@ -165,6 +172,8 @@ impl LabApp {
         Self {
             work_orders: CachedEventStore::new(repository.clone(), CACHE_CAPACITY),
             stations: CachedEventStore::new(repository.clone(), CACHE_CAPACITY),
+            print_jobs: CachedEventStore::new(repository.clone(), CACHE_CAPACITY),
+            spool: PrintSpool::new(pool.clone()),
             repository,
             numbers: WorkOrderNumbers::new(pool.clone()),
             pool,
@@ -702,6 +711,73 @@ impl LabApp {
             now: self.clock.now(),
         }));
         self.run(remake.remake_id, command, meta, idempotency).await
+    }
+}
+
+impl LabApp {
+    // --- print jobs -------------------------------------------------------------------
+
+    /// The spooler, for the lab-print process.
+    pub fn spool(&self) -> &PrintSpool {
+        &self.spool
+    }
+
+    /// Records that the spooler gave up on a ticket (`lab.print_job.failed`).
+    pub async fn record_print_failure(
+        &self,
+        failure: RecordPrintFailure,
+        meta: &EventMetadata,
+    ) -> Result<Receipt, Rejection> {
+        let print_job_id = failure.print_job_id;
+        execute(
+            &self.print_jobs,
+            "print job",
+            print_job_id.to_string(),
+            failure.tenant_id,
+            PrintJobCommand::RecordFailure(failure),
+            meta,
+            None,
+        )
+        .await
+        .map_err(|e| e.map_rejection(LabRejection::PrintJob))
+    }
+
+    pub async fn print_job(
+        &self,
+        tenant_id: TenantId,
+        print_job_id: PrintJobId,
+    ) -> Result<Option<SpooledTicket>, Rejection> {
+        self.spool
+            .get(tenant_id, *print_job_id.as_uuid())
+            .await
+            .map_err(|e| AppError::Store(e.to_string()))
+    }
+
+    /// A work order's tickets, oldest first.
+    pub async fn print_jobs_of(
+        &self,
+        tenant_id: TenantId,
+        work_order_id: WorkOrderId,
+    ) -> Result<Vec<SpooledTicket>, Rejection> {
+        self.spool
+            .for_work_order(tenant_id, *work_order_id.as_uuid())
+            .await
+            .map_err(|e| AppError::Store(e.to_string()))
+    }
+
+    /// Queues a ticket for printing again now (lost, or parked while its printer was away).
+    pub async fn reprint(
+        &self,
+        tenant_id: TenantId,
+        print_job_id: PrintJobId,
+    ) -> Result<SpooledTicket, Rejection> {
+        self.spool
+            .reprint(tenant_id, *print_job_id.as_uuid())
+            .await
+            .map_err(|e| AppError::Store(e.to_string()))?
+            .ok_or(rejected(LabRejection::PrintJob(
+                PrintJobError::PrintJobNotFound,
+            )))
     }
 }
 

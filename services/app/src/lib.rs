@@ -28,6 +28,7 @@ pub use inventory::{
     WorkerConfig,
 };
 pub use lab::{work_order_id_of, LabApp, LabRejection, LabStep, NewWorkOrder};
+pub use optical_event_store::PrintJob as SpooledTicket;
 pub use orders::{NewOrder, OrderRejection, OrderStep, OrdersApp};
 pub use payments::{payment_id_of, PaymentsApp};
 pub use saga::{OrderSaga, SagaError, SagaEvent, SAGA_CONTEXTS};

@@ -291,6 +291,9 @@ mod tests {
         for e in optical_lab::samples::station_events() {
             all.push((event_type(&e), serde_json::to_value(&e).unwrap()));
         }
+        for e in optical_lab::samples::print_job_events() {
+            all.push((event_type(&e), serde_json::to_value(&e).unwrap()));
+        }
         for e in optical_payments::samples::payment_events() {
             all.push((event_type(&e), serde_json::to_value(&e).unwrap()));
         }

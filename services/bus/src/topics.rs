@@ -45,7 +45,7 @@ pub struct TopicSpec {
 }
 
 /// Every topic the application writes: one per context with published events, plus the
-/// relay's dead-letter topic.
+/// dead-letter topics of the relay, the saga and lab-print.
 pub fn plan(config: &KafkaConfig, catalog: &SchemaCatalog) -> Vec<TopicSpec> {
     let names = TopicNames::new(&config.topic_prefix);
     let spec = |name: String| TopicSpec {
@@ -61,6 +61,7 @@ pub fn plan(config: &KafkaConfig, catalog: &SchemaCatalog) -> Vec<TopicSpec> {
         .collect();
     topics.push(spec(names.relay_dead_letter()));
     topics.push(spec(names.dead_letter("saga")));
+    topics.push(spec(names.dead_letter("lab-print")));
     topics
 }
 

@@ -4,7 +4,8 @@
 //! that touches them; the `cqrs-es` [`PersistedEventRepository`](cqrs_es::persist::PersistedEventRepository)
 //! ([`PgEventRepository`]); the bounded aggregate cache ([`CachedEventStore`]); the outbox
 //! reading side used by the relay ([`OutboxSession`]); schema migrations ([`migrate`]); the
-//! lab's work order numbers ([`WorkOrderNumbers`]) and stream listing ([`stream_ids`]).
+//! lab's work order numbers ([`WorkOrderNumbers`]) and stream listing ([`stream_ids`]); the
+//! lab-print spooler's table ([`PrintSpool`]).
 //!
 //! Invariants: an append is one statement (or one transaction with a snapshot) and fails with
 //! `OptimisticLockError` rather than overwrite; the outbox never hands out a row whose writing
@@ -20,6 +21,7 @@ mod listen;
 mod numbers;
 mod outbox;
 mod personal_data;
+mod print_spool;
 mod repository;
 mod reservation_queue;
 mod side_writes;
@@ -33,6 +35,7 @@ pub use listen::{listen, ListenEvent, Notification};
 pub use numbers::{stream_ids, NumbersError, WorkOrderNumbers};
 pub use outbox::{OutboxError, OutboxSession};
 pub use personal_data::{DataKeys, MasterKeys, PersonalDataError};
+pub use print_spool::{Destination, NewPrintJob, PrintJob, PrintSpool, SpoolError};
 pub use repository::{AppendError, PgEventRepository};
 pub use reservation_queue::{
     ClaimedStockLevel, DueStockLevel, QueueError, QueuedRequest, RequestState, ReservationQueue,

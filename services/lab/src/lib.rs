@@ -1,6 +1,7 @@
 //! Lab domain: the [`WorkOrder`] aggregate — one pair of lenses made for one frame — and the
-//! [`Station`] aggregate, a place in the lab that serves some stages and owns a printer; their
-//! commands, events (`lab.work_order.*`, `lab.station.*`), value objects, and the job in the
+//! [`Station`] aggregate, a place in the lab that serves some stages and owns a printer, and the
+//! [`PrintJob`] aggregate, which records a ticket the spooler gave up on; their commands, events
+//! (`lab.work_order.*`, `lab.station.*`, `lab.print_job.failed`), value objects, and the job in the
 //! Vision Council DCS text format ([`dcs`]).
 //!
 //! Owns: the lab's rules. A work order starts `received` and moves forward through
@@ -26,6 +27,7 @@
 mod macros;
 pub mod dcs;
 mod error;
+mod print_job;
 pub mod samples;
 mod station;
 mod values;
@@ -33,6 +35,10 @@ mod work_order;
 
 pub use error::{StationError, ValueError, WorkOrderError};
 pub use optical_kernel::{OrderId, PatientId, Personal, PrescriptionId, TenantId};
+pub use print_job::{
+    PrintFailure, PrintJob, PrintJobCommand, PrintJobError, PrintJobEvent, PrintJobId,
+    RecordPrintFailure,
+};
 pub use station::{
     PaperWidth, Printer, PrinterProtocol, Station, StationCommand, StationEvent, StationSettings,
     StationStages, TicketFormat,

@@ -5,6 +5,7 @@
 //! They exercise shapes, not a story. The personal fields are in their revealed form, as
 //! domain code writes them; the event store seals them before they are stored or published.
 
+use crate::print_job::{PrintFailure, PrintJobEvent, PrintJobId};
 use crate::station::{
     PaperWidth, Printer, PrinterProtocol, StationEvent, StationSettings, StationStages,
     TicketFormat,
@@ -39,6 +40,7 @@ const WORK_ORDER: u128 = 0x0192_6f3a_1b2c_7d4e_8f10_0000_0000_0d01;
 const REMAKE: u128 = 0x0192_6f3a_1b2c_7d4e_8f10_0000_0000_0d02;
 const WALK_IN: u128 = 0x0192_6f3a_1b2c_7d4e_8f10_0000_0000_0d03;
 const STATION: u128 = 0x0192_6f3a_1b2c_7d4e_8f10_0000_0000_0e01;
+const PRINT_JOB: u128 = 0x0192_6f3a_1b2c_7d4e_8f10_0000_0000_0f01;
 /// 2025-01-15T10:30:00Z.
 const AT_SECONDS: i64 = 1_736_937_000;
 
@@ -351,12 +353,33 @@ pub fn station_events() -> Vec<StationEvent> {
     ]
 }
 
-/// Every event type the lab can emit, `lab.work_order.<past_tense>` and
-/// `lab.station.<past_tense>`.
+pub fn print_job_id() -> PrintJobId {
+    PrintJobId::from_uuid(Uuid::from_u128(PRINT_JOB))
+}
+
+/// Every print job event shape.
+pub fn print_job_events() -> Vec<PrintJobEvent> {
+    vec![PrintJobEvent::PrintJobFailed {
+        tenant_id: tenant_id(),
+        print_job_id: print_job_id(),
+        work_order_id: work_order_id(),
+        work_order_number: number(),
+        station_id: station_id(),
+        stage: LabStage::Edging,
+        reprint: 1,
+        attempts: 8,
+        error: valid(PrintFailure::new("printer not ready: paper end")),
+        failed_at: at(),
+    }]
+}
+
+/// Every event type the lab can emit, `lab.work_order.<past_tense>`,
+/// `lab.station.<past_tense>` and `lab.print_job.<past_tense>`.
 pub fn all_event_types() -> Vec<&'static str> {
     WorkOrderEvent::EVENT_TYPES
         .into_iter()
         .chain(StationEvent::EVENT_TYPES)
+        .chain(PrintJobEvent::EVENT_TYPES)
         .collect()
 }
 
@@ -381,6 +404,7 @@ mod tests {
         }
         stored(work_order_events())
             .chain(stored(station_events()))
+            .chain(stored(print_job_events()))
             .collect()
     }
 
@@ -405,12 +429,12 @@ mod tests {
     #[test]
     fn event_types_are_unique_and_named_by_context_aggregate_and_past_tense() {
         let types = all_event_types();
-        assert_eq!(types.len(), 7);
+        assert_eq!(types.len(), 8);
         assert_eq!(types.iter().collect::<BTreeSet<_>>().len(), types.len());
         for event_type in types {
             let parts: Vec<&str> = event_type.split('.').collect();
             assert!(
-                matches!(parts[..], ["lab", "work_order" | "station", fact] if !fact.is_empty()
+                matches!(parts[..], ["lab", "work_order" | "station" | "print_job", fact] if !fact.is_empty()
                     && fact.chars().all(|c| c.is_ascii_lowercase() || c == '_')),
                 "{event_type}"
             );

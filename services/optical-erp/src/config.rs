@@ -301,6 +301,59 @@ pub fn documents(url: &str) -> anyhow::Result<std::sync::Arc<dyn object_store::O
 }
 
 #[derive(Debug, Clone, Args)]
+pub struct LabPrintArgs {
+    /// This process, as shown in `pg_stat_activity`; one consumer is active, others stand by
+    /// (every instance delivers spooled tickets).
+    #[arg(long, env = "LAB_PRINT_INSTANCE")]
+    pub lab_print_instance: Option<String>,
+    /// Delivery attempts before a ticket is parked and `lab.print_job.failed` recorded.
+    #[arg(long, env = "LAB_PRINT_MAX_ATTEMPTS", default_value_t = 8)]
+    pub lab_print_max_attempts: i32,
+    /// The first retry's delay, doubled per attempt up to `LAB_PRINT_RETRY_MAX_MS`.
+    #[arg(long, env = "LAB_PRINT_RETRY_BASE_MS", default_value_t = 2_000)]
+    pub lab_print_retry_base_ms: u64,
+    #[arg(long, env = "LAB_PRINT_RETRY_MAX_MS", default_value_t = 300_000)]
+    pub lab_print_retry_max_ms: u64,
+    /// Connect and read/write timeouts towards printers.
+    #[arg(long, env = "LAB_PRINT_CONNECT_TIMEOUT_MS", default_value_t = 3_000)]
+    pub lab_print_connect_timeout_ms: u64,
+    #[arg(long, env = "LAB_PRINT_IO_TIMEOUT_MS", default_value_t = 5_000)]
+    pub lab_print_io_timeout_ms: u64,
+    /// How long an IPP printer may take to complete a job.
+    #[arg(long, env = "LAB_PRINT_IPP_JOB_TIMEOUT_MS", default_value_t = 60_000)]
+    pub lab_print_ipp_job_timeout_ms: u64,
+}
+
+impl LabPrintArgs {
+    pub fn config(
+        &self,
+        database_url: &str,
+        kafka: optical_bus::KafkaConfig,
+    ) -> crate::lab_print::LabPrintConfig {
+        use std::time::Duration;
+        crate::lab_print::LabPrintConfig {
+            database_url: database_url.to_owned(),
+            kafka,
+            instance: self
+                .lab_print_instance
+                .clone()
+                .unwrap_or_else(|| format!("pid-{}", std::process::id())),
+            max_backoff: Duration::from_secs(5),
+            standby_interval: Duration::from_millis(500),
+            delivery: crate::lab_print::DeliveryConfig {
+                max_attempts: self.lab_print_max_attempts.max(1),
+                retry_base: Duration::from_millis(self.lab_print_retry_base_ms),
+                retry_max: Duration::from_millis(self.lab_print_retry_max_ms),
+                connect_timeout: Duration::from_millis(self.lab_print_connect_timeout_ms),
+                io_timeout: Duration::from_millis(self.lab_print_io_timeout_ms),
+                ipp_job_timeout: Duration::from_millis(self.lab_print_ipp_job_timeout_ms),
+                poll_interval: Duration::from_millis(200),
+            },
+        }
+    }
+}
+
+#[derive(Debug, Clone, Args)]
 pub struct SagaArgs {
     /// This process, as shown in `pg_stat_activity`; one saga is active, others stand by.
     #[arg(long, env = "SAGA_INSTANCE")]

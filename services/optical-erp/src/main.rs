@@ -4,10 +4,11 @@ use clap::{Parser, Subcommand};
 use optical_bus::contract;
 use optical_bus::SchemaCatalog;
 use optical_erp::config::{
-    ApiArgs, DatabaseArgs, KafkaArgs, PersonalDataArgs, RelayArgs, SagaArgs,
+    ApiArgs, DatabaseArgs, KafkaArgs, LabPrintArgs, PersonalDataArgs, RelayArgs, SagaArgs,
 };
 use optical_erp::{demo, processes};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Parser)]
@@ -21,6 +22,8 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once at start-up; boxing the larger variants would only obscure the clap derive.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Create the database if needed and apply the migrations.
@@ -86,6 +89,26 @@ enum Command {
         #[command(flatten)]
         personal: PersonalDataArgs,
     },
+    /// Print lab tickets: spool a ticket for every stage change at a station with a printer,
+    /// and deliver spooled tickets (ESC/POS over TCP 9100, PDF over IPP).
+    LabPrint {
+        #[command(flatten)]
+        db: DatabaseArgs,
+        #[command(flatten)]
+        kafka: KafkaArgs,
+        #[command(flatten)]
+        lab_print: LabPrintArgs,
+        #[command(flatten)]
+        personal: PersonalDataArgs,
+    },
+    /// A stand-in thermal printer: answers status queries as ready and writes every ticket
+    /// it receives to a file, to watch tickets without paper.
+    CapturePrinter {
+        #[arg(long, env = "CAPTURE_PRINTER_BIND", default_value = "127.0.0.1:9100")]
+        bind: String,
+        #[arg(long, env = "CAPTURE_PRINTER_DIR", default_value = "tickets")]
+        dir: PathBuf,
+    },
     /// Write demo data (tenant, store, frames with stock, a lens) through the command side.
     Demo {
         #[command(flatten)]
@@ -109,6 +132,8 @@ enum Command {
         relay: RelayArgs,
         #[command(flatten)]
         api: ApiArgs,
+        #[command(flatten)]
+        lab_print: LabPrintArgs,
     },
 }
 
@@ -233,6 +258,35 @@ async fn main() -> anyhow::Result<()> {
             optical_erp::saga::run(app.saga.clone(), config, processes::shutdown_signal()).await;
             Ok(())
         }
+        Command::LabPrint {
+            db,
+            kafka,
+            lab_print,
+            personal,
+        } => {
+            let app = app(&db, &personal)?;
+            let codec = Arc::new(processes::codec(&kafka)?);
+            let config = lab_print.config(&db.database_url, kafka.kafka_config());
+            optical_erp::lab_print::run(
+                app.lab.clone(),
+                codec,
+                config,
+                processes::shutdown_signal(),
+            )
+            .await;
+            Ok(())
+        }
+        Command::CapturePrinter { bind, dir } => {
+            let listener = tokio::net::TcpListener::bind(&bind)
+                .await
+                .with_context(|| format!("binding {bind}"))?;
+            println!("capturing tickets sent to {bind} into {}", dir.display());
+            tokio::select! {
+                result = optical_lab_print::capture::serve(listener, dir) => result?,
+                () = processes::shutdown_signal() => {}
+            }
+            Ok(())
+        }
         Command::Demo {
             db,
             personal,
@@ -260,7 +314,8 @@ async fn main() -> anyhow::Result<()> {
             kafka,
             relay,
             api,
-        } => dev(db, kafka, relay, api).await,
+            lab_print,
+        } => dev(db, kafka, relay, api, lab_print).await,
     }
 }
 
@@ -367,6 +422,7 @@ async fn dev(
     kafka: KafkaArgs,
     relay: RelayArgs,
     mut api: ApiArgs,
+    lab_print: LabPrintArgs,
 ) -> anyhow::Result<()> {
     migrate(&db).await?;
     let topics = processes::apply_topics(&kafka).await?;
@@ -420,7 +476,7 @@ async fn dev(
         .unwrap_or_default();
     let topic = format!("{}optical.catalog.v1", kafka.kafka_topic_prefix);
     println!();
-    println!("Optical ERP dev: API, relay, order saga and reservation workers running; a frame is re-priced every 2 s.");
+    println!("Optical ERP dev: API, relay, order saga, lab printing and reservation workers running; a frame is re-priced every 2 s.");
     println!("  API:      {base}   (OpenAPI: {base}/openapi.json)");
     println!("  database: {}", db.database_url);
     println!("  broker:   {}", kafka.kafka_brokers);
@@ -450,12 +506,42 @@ async fn dev(
         saga_config,
         std::future::pending::<()>(),
     ));
+    // The demo's thermal stations print to 127.0.0.1:9100: a stand-in printer keeps their
+    // tickets as files, unless something (a real printer's forwarder) already listens there.
+    let tickets = std::env::current_dir()?.join("tickets");
+    let capture_task = match tokio::net::TcpListener::bind("127.0.0.1:9100").await {
+        Ok(listener) => {
+            println!(
+                "Thermal tickets sent to 127.0.0.1:9100 are kept in {}",
+                tickets.display()
+            );
+            Some(tokio::spawn(optical_lab_print::capture::serve(
+                listener, tickets,
+            )))
+        }
+        Err(error) => {
+            println!(
+                "127.0.0.1:9100 is taken ({error}); thermal tickets go to whatever listens there"
+            );
+            None
+        }
+    };
+    let lab_print_task = tokio::spawn(optical_erp::lab_print::run(
+        app.lab.clone(),
+        Arc::new(processes::codec(&kafka)?),
+        lab_print.config(&db.database_url, kafka.kafka_config()),
+        std::future::pending::<()>(),
+    ));
     // The relay owns the shutdown signal so that it flushes what it sent before exiting.
     tokio::select! {
         result = processes::run_relay(&db.database_url, &kafka, &relay, processes::shutdown_signal()) => result?,
         () = demo::keep_repricing(&app.catalog, data.tenant, &data.variants, Duration::from_secs(2)) => {}
     }
     saga_task.abort();
+    lab_print_task.abort();
+    if let Some(task) = capture_task {
+        task.abort();
+    }
     let _ = stop_api.send(());
     api_task.await??;
     println!("stopped");

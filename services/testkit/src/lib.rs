@@ -6,6 +6,9 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)] // Test support: failing loudly is the point.
 
 pub mod api;
+pub mod escpos;
+pub mod ipp;
+pub mod thermal;
 
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;

@@ -8,18 +8,19 @@
 use super::dto::{
     AxisCheckView, CreateWorkOrder, EyeGeometryView, EyeInspectionView, GeometryView,
     InspectWorkOrder, InspectionResultsView, InspectionView, LabFrameBody, LabFrameView,
-    LabLensBody, LabLensView, MeasuredEyeBody, PowerCheckView, PrinterView, PrismCheckView,
-    RemakeOfView, RemakeView, StageEntryView, StationBody, StationView, ToleranceKind,
-    ToleranceView, WorkOrderView,
+    LabLensBody, LabLensView, MeasuredEyeBody, PowerCheckView, PrintDestinationView, PrintJobLinks,
+    PrintJobStateBody, PrintJobView, PrinterView, PrismCheckView, RemakeOfView, RemakeView,
+    StageEntryView, StationBody, StationView, ToleranceKind, ToleranceView, WorkOrderView,
 };
 use crate::customers::{refraction_view, PrismView};
 use crate::problem::{ApiError, FieldError};
 use crate::validate::Fields;
-use optical_app::NewWorkOrder;
+use optical_app::{NewWorkOrder, SpooledTicket};
 use optical_kernel::{PatientId, Personal, PrescriptionId};
 use optical_lab::{
-    FrameLabel, FrameSpec, LabStage, LensLabel, LensSpec, Notes, Printer, StageEntry, Station,
-    StationName, StationSettings, StationStages, ValueError, WorkOrder, WorkOrderId,
+    FrameLabel, FrameSpec, LabStage, LensLabel, LensSpec, Notes, Printer, PrinterProtocol,
+    StageEntry, Station, StationName, StationSettings, StationStages, TicketFormat, ValueError,
+    WorkOrder, WorkOrderId,
 };
 use optical_optics::{
     Axis, BoxingMeasurements, Dioptres, EyeGeometry, EyeInspection, LensCoating, LensGeometry,
@@ -522,4 +523,69 @@ pub fn work_order_view(work_order: &WorkOrder) -> Option<WorkOrderView> {
 /// A remake is offered when the latest inspection failed and the job may still be remade.
 pub fn remake_offered(work_order: &WorkOrder) -> bool {
     work_order.remake_possible() && work_order.inspection().is_some_and(|i| !i.passed)
+}
+
+/// The URL of a print job.
+pub fn print_job_url(id: &str) -> String {
+    format!("{}/lab/print-jobs/{id}", crate::routes::API_PREFIX)
+}
+
+fn print_job_state(state: &str) -> Option<PrintJobStateBody> {
+    Some(match state {
+        "queued" => PrintJobStateBody::Queued,
+        "printed" => PrintJobStateBody::Printed,
+        "kept" => PrintJobStateBody::Kept,
+        "parked" => PrintJobStateBody::Parked,
+        _ => return None,
+    })
+}
+
+/// A spooled ticket without its bytes; `None` for a row the spooler could not have written
+/// (an unknown stage, format, protocol or state).
+pub fn print_job_view(job: &SpooledTicket) -> Option<PrintJobView> {
+    let stage: LabStage = job.stage.parse().ok()?;
+    let format: TicketFormat = job.format.parse().ok()?;
+    let destination = match (&job.protocol, &job.address) {
+        (Some(protocol), Some(address)) => Some(PrintDestinationView {
+            protocol: protocol.parse::<PrinterProtocol>().ok()?.into(),
+            address: address.clone(),
+        }),
+        (None, None) => None,
+        _ => return None,
+    };
+    let state = print_job_state(&job.state)?;
+    let id = job.print_job_id.to_string();
+    let url = print_job_url(&id);
+    Some(PrintJobView {
+        work_order_id: job.work_order_id.to_string(),
+        number: job.work_order_number.clone(),
+        station_id: job.station_id.to_string(),
+        stage: stage.into(),
+        format: format.into(),
+        destination,
+        state,
+        attempts: u32::try_from(job.attempts).unwrap_or(0),
+        next_attempt_at: (state == PrintJobStateBody::Queued).then_some(job.next_attempt_at),
+        last_error: job.last_error.clone(),
+        reprints: u32::try_from(job.reprints).unwrap_or(0),
+        created_at: job.created_at,
+        printed_at: job.printed_at,
+        sha256: hex::encode(&job.sha256),
+        size_bytes: job.document.len() as u64,
+        links: PrintJobLinks {
+            document: format!("{url}/document"),
+            reprint: format!("{url}/reprint"),
+        },
+        id,
+    })
+}
+
+/// The media type and file extension of a ticket's document. ESC/POS has no registered media
+/// type: `application/vnd.escpos` names it in the vendor tree, so that a client can tell it
+/// from a PDF without sniffing (a browser saves it, as `application/octet-stream` would be).
+pub fn ticket_media(format: TicketFormat) -> (&'static str, &'static str) {
+    match format {
+        TicketFormat::Pdf => ("application/pdf", "pdf"),
+        TicketFormat::Escpos => ("application/vnd.escpos", "escpos"),
+    }
 }

@@ -456,3 +456,72 @@ pub struct WorkOrderView {
     /// Every move, oldest first.
     pub history: Vec<StageEntryView>,
 }
+
+/// Where a spooled ticket is in the spooler.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PrintJobStateBody {
+    /// Waiting for its printer (again, after a failed attempt or a reprint).
+    Queued,
+    /// The printer took it.
+    Printed,
+    /// A copy rendered for download only (a second format of the station); never sent.
+    Kept,
+    /// Given up on after too many failed attempts (`lab.print_job.failed`); reprint it once
+    /// the printer is back.
+    Parked,
+}
+
+/// The printer a ticket is sent to.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct PrintDestinationView {
+    pub protocol: PrinterProtocolBody,
+    /// `host:port` for `escpos_tcp`, the printer's URL for `ipp`.
+    pub address: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct PrintJobLinks {
+    /// The rendered ticket (`GET`; the read is audited).
+    pub document: String,
+    /// Queue it for printing again (`POST`).
+    pub reprint: String,
+}
+
+/// A lab ticket in the spooler, without its bytes (see `links.document`). It carries no
+/// personal data; the document shows the patient's initials.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct PrintJobView {
+    pub id: String,
+    pub work_order_id: String,
+    /// The work order's number, `WO-000042`.
+    pub number: String,
+    /// The station whose stage change the ticket is for.
+    pub station_id: String,
+    /// The stage the work order entered.
+    pub stage: LabStageBody,
+    pub format: TicketFormatBody,
+    /// The printer; null for a copy kept for download only.
+    pub destination: Option<PrintDestinationView>,
+    pub state: PrintJobStateBody,
+    /// Failed or successful sends in the current round (reset by a reprint).
+    pub attempts: u32,
+    /// When the spooler tries next; null unless `queued`.
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    /// Why the last attempt failed, as the printer or the network said it.
+    pub last_error: Option<String>,
+    /// How many times it was queued again by hand.
+    pub reprints: u32,
+    pub created_at: DateTime<Utc>,
+    pub printed_at: Option<DateTime<Utc>>,
+    /// SHA-256 of the document, lowercase hex; checked before every send and download.
+    pub sha256: String,
+    pub size_bytes: u64,
+    pub links: PrintJobLinks,
+}
+
+/// A work order's tickets, oldest first.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+pub struct PrintJobListView {
+    pub print_jobs: Vec<PrintJobView>,
+}

@@ -1264,3 +1264,272 @@ async fn the_dcs_export_reads_back_as_the_prescription_frame_and_lens() {
     let reply = f.get(&format!("/lab/work-orders/{unknown}/dcs")).await;
     assert_problem(&reply, StatusCode::NOT_FOUND, "work_order_not_found");
 }
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The number of a tenant's first work order.
+const FIRST_NUMBER: &str = "WO-000001";
+
+/// Spools a ticket of the tenant's first work order for its move to edging, as the lab-print
+/// process would, straight into the spooler's table.
+async fn spool_ticket(
+    f: &Fixture,
+    spool: &optical_event_store::PrintSpool,
+    (wo, station): (&str, &str),
+    format: &str,
+    destination: optical_event_store::Destination,
+    document: &[u8],
+) -> String {
+    use sha2::Digest;
+    let print_job_id = uuid::Uuid::now_v7();
+    let inserted = spool
+        .enqueue(&optical_event_store::NewPrintJob {
+            print_job_id,
+            tenant_id: f.tenant,
+            work_order_id: wo.parse().unwrap(),
+            work_order_number: FIRST_NUMBER.to_owned(),
+            station_id: station.parse().unwrap(),
+            stage_change_id: uuid::Uuid::now_v7(),
+            stage: "edging".into(),
+            format: format.into(),
+            destination,
+            document: document.to_vec(),
+            sha256: sha2::Sha256::digest(document).into(),
+        })
+        .await
+        .unwrap();
+    assert!(inserted);
+    print_job_id.to_string()
+}
+
+async fn reprint(f: &Fixture, token: &str, job: &str) -> Reply {
+    f.send(
+        Method::POST,
+        &format!("/lab/print-jobs/{job}/reprint"),
+        Some(token),
+        None,
+        &[],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_work_orders_tickets_are_listed_downloaded_checked_and_reprinted() {
+    let f = Fixture::new().await;
+    let (patient, rx) = patient_with_progressive_rx(&f).await;
+    let wo = walk_in(&f, walk_in_body(&patient, &rx)).await;
+    let edger = station(&f, "Edger 2", &["edging"]).await;
+    moved(&f, &wo, "edging", Some(&edger)).await;
+    let listed = f.get(&format!("/lab/work-orders/{wo}/print-jobs")).await;
+    assert_eq!(listed.status, StatusCode::OK, "{:?}", listed.body);
+    assert_eq!(listed.body, json!({"print_jobs": []}));
+    // Not read through the API: that read would be audited too.
+    let number = FIRST_NUMBER;
+
+    // What the lab-print process would have spooled for the move to edging: the ESC/POS
+    // ticket for the station's printer, which gave up after failing, and a PDF kept copy.
+    let spool = optical_event_store::PrintSpool::new(f.db.pool(2));
+    let escpos = b"\x1b@Patient: A. L.\n\x1dV\x00".to_vec();
+    let pdf = b"%PDF-1.7\nA. L.\n%%EOF\n".to_vec();
+    let printer = optical_event_store::Destination::Printer {
+        protocol: "escpos_tcp".into(),
+        address: "10.0.0.21:9100".into(),
+    };
+    let at = (wo.as_str(), edger.as_str());
+    let sent = spool_ticket(&f, &spool, at, "escpos", printer, &escpos).await;
+    let kept = spool_ticket(
+        &f,
+        &spool,
+        at,
+        "pdf",
+        optical_event_store::Destination::Kept,
+        &pdf,
+    )
+    .await;
+    // Parked as the spooler parks a ticket whose printer stayed away (its last failed attempt).
+    f.db.client()
+        .await
+        .execute(
+            "UPDATE lab_print_jobs SET state = 'parked', attempts = 1,
+                    last_error = 'connection refused', next_attempt_at = now() + interval '30 s'
+              WHERE print_job_id = $1",
+            &[&sent.parse::<uuid::Uuid>().unwrap()],
+        )
+        .await
+        .unwrap();
+
+    // Listed oldest first, without their bytes.
+    let listed = f.get(&format!("/lab/work-orders/{wo}/print-jobs")).await;
+    assert_eq!(listed.status, StatusCode::OK, "{:?}", listed.body);
+    let jobs = listed.body["print_jobs"].as_array().unwrap();
+    assert_eq!(jobs.len(), 2, "{jobs:?}");
+    let view = &jobs[0];
+    assert_eq!(view["id"], sent.as_str());
+    assert_eq!(view["work_order_id"], wo.as_str());
+    assert_eq!(view["number"], number);
+    assert_eq!(view["station_id"], edger.as_str());
+    assert_eq!(view["stage"], "edging");
+    assert_eq!(view["format"], "escpos");
+    assert_eq!(
+        view["destination"],
+        json!({"protocol": "escpos_tcp", "address": "10.0.0.21:9100"})
+    );
+    assert_eq!(view["state"], "parked");
+    assert_eq!(view["attempts"], 1);
+    assert_eq!(view["next_attempt_at"], Value::Null);
+    assert_eq!(view["last_error"], "connection refused");
+    assert_eq!(view["reprints"], 0);
+    assert!(view["created_at"].is_string());
+    assert_eq!(view["printed_at"], Value::Null);
+    assert_eq!(view["sha256"], sha256_hex(&escpos).as_str());
+    assert_eq!(view["size_bytes"], escpos.len());
+    assert_eq!(
+        view["links"],
+        json!({"document": format!("/api/v1/lab/print-jobs/{sent}/document"),
+               "reprint": format!("/api/v1/lab/print-jobs/{sent}/reprint")})
+    );
+    assert!(view.get("document").is_none());
+    let copy = &jobs[1];
+    assert_eq!(copy["id"], kept.as_str());
+    assert_eq!(copy["format"], "pdf");
+    assert_eq!(copy["destination"], Value::Null);
+    assert_eq!(copy["state"], "kept");
+    assert!(!String::from_utf8_lossy(&listed.raw).contains("A. L."));
+
+    // One by one: the same view.
+    let shown = f.get(&format!("/lab/print-jobs/{sent}")).await;
+    assert_eq!(shown.status, StatusCode::OK, "{:?}", shown.body);
+    assert_eq!(&shown.body, view);
+    assert!(access_endpoints(&f, &patient).await.is_empty());
+
+    // The documents, byte for byte, each download audited.
+    let download = f.get(&format!("/lab/print-jobs/{sent}/document")).await;
+    assert_eq!(download.status, StatusCode::OK, "{:?}", download.body);
+    assert_eq!(download.raw, escpos);
+    assert_eq!(sha256_hex(&download.raw), view["sha256"].as_str().unwrap());
+    assert_eq!(download.headers["content-type"], "application/vnd.escpos");
+    assert_eq!(
+        download.headers["content-disposition"],
+        format!("attachment; filename=\"{number}-edging.escpos\"").as_str()
+    );
+    assert_eq!(download.headers["cache-control"], "private, no-store");
+    let download = f.get(&format!("/lab/print-jobs/{kept}/document")).await;
+    assert_eq!(download.status, StatusCode::OK, "{:?}", download.body);
+    assert_eq!(download.raw, pdf);
+    assert_eq!(download.headers["content-type"], "application/pdf");
+    assert_eq!(
+        download.headers["content-disposition"],
+        format!("attachment; filename=\"{number}-edging.pdf\"").as_str()
+    );
+    let document = "GET /api/v1/lab/print-jobs/{print_job_id}/document";
+    assert_eq!(access_endpoints(&f, &patient).await, [document, document]);
+
+    // The parked ticket goes back to its printer; a kept copy has none.
+    let queued = reprint(&f, &f.token, &sent).await;
+    assert_eq!(queued.status, StatusCode::ACCEPTED, "{:?}", queued.body);
+    assert_eq!(queued.body["id"], sent.as_str());
+    assert_eq!(queued.body["state"], "queued");
+    assert_eq!(queued.body["attempts"], 0);
+    assert_eq!(queued.body["reprints"], 1);
+    assert_eq!(queued.body["last_error"], Value::Null);
+    assert!(queued.body["next_attempt_at"].is_string());
+    let shown = f.get(&format!("/lab/print-jobs/{sent}")).await;
+    assert_eq!(shown.body, queued.body);
+    let refused = reprint(&f, &f.token, &kept).await;
+    assert_problem(&refused, StatusCode::CONFLICT, "print_job_kept");
+    assert_eq!(
+        spool
+            .get(f.tenant, kept.parse().unwrap())
+            .await
+            .unwrap()
+            .unwrap()
+            .reprints,
+        0
+    );
+    let unknown = uuid::Uuid::now_v7();
+    for reply in [
+        f.get(&format!("/lab/print-jobs/{unknown}")).await,
+        f.get(&format!("/lab/print-jobs/{unknown}/document")).await,
+        reprint(&f, &f.token, &unknown.to_string()).await,
+        f.get("/lab/print-jobs/not-an-id").await,
+    ] {
+        assert_problem(&reply, StatusCode::NOT_FOUND, "print_job_not_found");
+    }
+    let reply = f
+        .get(&format!("/lab/work-orders/{unknown}/print-jobs"))
+        .await;
+    assert_problem(&reply, StatusCode::NOT_FOUND, "work_order_not_found");
+
+    // Another tenant sees none of it, reprints nothing, and nothing is audited for it.
+    let intruder = token(optical_kernel::TenantId::new(), &all_scopes());
+    let reply = f
+        .send(
+            Method::GET,
+            &format!("/lab/work-orders/{wo}/print-jobs"),
+            Some(&intruder),
+            None,
+            &[],
+        )
+        .await;
+    assert_problem(&reply, StatusCode::NOT_FOUND, "work_order_not_found");
+    for path in [
+        format!("/lab/print-jobs/{sent}"),
+        format!("/lab/print-jobs/{sent}/document"),
+    ] {
+        let reply = f.send(Method::GET, &path, Some(&intruder), None, &[]).await;
+        assert_problem(&reply, StatusCode::NOT_FOUND, "print_job_not_found");
+    }
+    let reply = reprint(&f, &intruder, &sent).await;
+    assert_problem(&reply, StatusCode::NOT_FOUND, "print_job_not_found");
+    assert_eq!(
+        f.get(&format!("/lab/print-jobs/{sent}")).await.body["reprints"],
+        1
+    );
+    assert_eq!(access_endpoints(&f, &patient).await.len(), 2);
+
+    // Bytes that changed since they were rendered are never answered, nor audited.
+    f.db.client()
+        .await
+        .execute(
+            "UPDATE lab_print_jobs SET document = $1 WHERE print_job_id = $2",
+            &[
+                &b"\x1b@Patient: X. Y.\n".to_vec(),
+                &sent.parse::<uuid::Uuid>().unwrap(),
+            ],
+        )
+        .await
+        .unwrap();
+    let corrupted = f.get(&format!("/lab/print-jobs/{sent}/document")).await;
+    assert_problem(
+        &corrupted,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "print_job_corrupted",
+    );
+    assert!(!String::from_utf8_lossy(&corrupted.raw).contains("Patient"));
+    assert_eq!(access_endpoints(&f, &patient).await.len(), 2);
+
+    // Once the patient is erased, the initials on the tickets are neither shown nor printed.
+    let erased = f
+        .send(
+            Method::DELETE,
+            &format!("/customers/patients/{patient}"),
+            Some(&f.token),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(erased.status, StatusCode::OK, "{:?}", erased.body);
+    let gone = f.get(&format!("/lab/print-jobs/{kept}/document")).await;
+    assert_problem(&gone, StatusCode::GONE, "patient_erased");
+    let refused = reprint(&f, &f.token, &sent).await;
+    assert_problem(&refused, StatusCode::CONFLICT, "patient_erased");
+    let listed = f.get(&format!("/lab/work-orders/{wo}/print-jobs")).await;
+    assert_eq!(listed.status, StatusCode::OK, "{:?}", listed.body);
+    assert_eq!(listed.body["print_jobs"].as_array().unwrap().len(), 2);
+}

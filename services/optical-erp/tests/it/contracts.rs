@@ -76,6 +76,7 @@ fn sample_payloads() -> Vec<(String, Value)> {
         .chain(stored(optical_orders::samples::order_events()))
         .chain(stored(optical_lab::samples::work_order_events()))
         .chain(stored(optical_lab::samples::station_events()))
+        .chain(stored(optical_lab::samples::print_job_events()))
         .chain(stored(optical_payments::samples::payment_events()))
         .collect()
 }

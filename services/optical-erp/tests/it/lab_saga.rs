@@ -11,7 +11,7 @@ use optical_optics::{Dioptres, MeasuredEye};
 use optical_orders::OrderStatus;
 
 /// A patient with the progressive sample prescription, valid for two years.
-async fn patient(shop: &Shop) -> (PatientId, PrescriptionId) {
+pub(crate) async fn patient(shop: &Shop) -> (PatientId, PrescriptionId) {
     let tenant = shop.data.tenant;
     let patient = PatientId::new();
     shop.app

@@ -10,6 +10,7 @@ mod cli;
 mod contracts;
 mod event_store;
 mod helpers;
+mod lab_print;
 mod lab_saga;
 mod orders_saga;
 mod relay;
