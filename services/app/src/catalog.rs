@@ -1,7 +1,6 @@
 //! Catalog use cases over the Product and Variant aggregates.
-use crate::command::{execute, AppError, Idempotency, Receipt};
+use crate::command::{execute, load_fresh, AppError, Idempotency, Receipt};
 use crate::tenancy::TenancyApp;
-use cqrs_es::persist::PersistedEventStore;
 use cqrs_es::{AggregateContext, EventStore};
 use optical_catalog::{
     CatalogError, Product, ProductCommand, ProductId, ProductRef, Variant, VariantCommand,
@@ -117,12 +116,7 @@ impl CatalogApp {
     }
 
     async fn load_product(&self, id: ProductId) -> Result<Product, AppError<CatalogError>> {
-        let store = PersistedEventStore::<_, Product>::new_event_store(self.repository.clone());
-        let mut context = store
-            .load_aggregate(&id.to_string())
-            .await
-            .map_err(|e| AppError::Store(e.to_string()))?;
-        Ok(context.aggregate().clone())
+        load_fresh(&self.repository, &id.to_string()).await
     }
 
     /// The tenancy use cases, for the tenant's currency and existence.

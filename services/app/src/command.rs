@@ -1,5 +1,6 @@
 //! What every use case shares: the receipt of a command, idempotency, error shape, retries.
-use cqrs_es::{Aggregate, EventEnvelope};
+use cqrs_es::persist::PersistedEventStore;
+use cqrs_es::{Aggregate, AggregateContext, EventEnvelope, EventStore};
 use optical_event_store::{
     AppendOutcome, CachedEventStore, CommandError, Executed, PgEventRepository, SideWrite,
     SideWriteError, StoredResponse,
@@ -77,6 +78,24 @@ pub(crate) fn same_tenant<E: std::error::Error>(
             metadata: meta.tenant_id,
         })
     }
+}
+
+/// The aggregate as its stream says now, bypassing every cache: for reads that must see what
+/// another process wrote (an erasure, a decision taken elsewhere).
+pub(crate) async fn load_fresh<A, E>(
+    repository: &PgEventRepository,
+    aggregate_id: &str,
+) -> Result<A, AppError<E>>
+where
+    A: Aggregate + Clone,
+    E: std::error::Error,
+{
+    let store = PersistedEventStore::<_, A>::new_event_store(repository.clone());
+    let mut context = store
+        .load_aggregate(aggregate_id)
+        .await
+        .map_err(|e| AppError::Store(e.to_string()))?;
+    Ok(context.aggregate().clone())
 }
 
 pub(crate) fn receipt<A: Aggregate>(aggregate_id: &str, executed: &Executed<A>) -> Receipt {

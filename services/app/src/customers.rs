@@ -6,11 +6,10 @@
 //! Scans are sealed with the patient's data key before they reach object storage, so
 //! erasure makes them unreadable even where a delete did not happen.
 use crate::catalog::CACHE_CAPACITY;
-use crate::command::{run, same_tenant, AppError, Idempotency, Receipt};
+use crate::command::{load_fresh, run, same_tenant, AppError, Idempotency, Receipt};
 use crate::orders::OrderRejection;
 use bytes::Bytes;
-use cqrs_es::persist::PersistedEventStore;
-use cqrs_es::{Aggregate, AggregateContext, EventStore};
+use cqrs_es::Aggregate;
 use futures::TryStreamExt;
 use object_store::path::Path as ObjectPath;
 use object_store::ObjectStore;
@@ -639,9 +638,7 @@ impl CustomersApp {
 
     /// An aggregate from its stream, bypassing the cache.
     async fn load<A: Aggregate + Clone>(&self, id: &str) -> Result<A, Rejection> {
-        let store = PersistedEventStore::<_, A>::new_event_store(self.repository.clone());
-        let mut context = store.load_aggregate(id).await.map_err(store_error)?;
-        Ok(context.aggregate().clone())
+        load_fresh(&self.repository, id).await
     }
 }
 

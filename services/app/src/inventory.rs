@@ -1,7 +1,7 @@
 //! Inventory use cases: receiving and adjusting stock directly; reservations through a queue
 //! decided in small batches per stock level; a worker that expires reservations.
 use crate::catalog::{CatalogApp, CACHE_CAPACITY};
-use crate::command::{run, same_tenant, AppError, Idempotency, Receipt};
+use crate::command::{load_fresh, run, same_tenant, AppError, Idempotency, Receipt};
 use crate::tenancy::TenancyApp;
 use chrono::{DateTime, Duration as TimeDelta, Utc};
 use cqrs_es::{AggregateContext, EventEnvelope, EventStore};
@@ -345,14 +345,8 @@ impl InventoryApp {
         location_id: LocationId,
         variant_id: VariantId,
     ) -> Result<Option<StockLevel>, Rejection> {
-        let store = cqrs_es::persist::PersistedEventStore::<_, StockLevel>::new_event_store(
-            self.repository.clone(),
-        );
-        let mut context = store
-            .load_aggregate(&key(location_id, variant_id).to_string())
-            .await
-            .map_err(|e| AppError::Store(e.to_string()))?;
-        let level = context.aggregate().clone();
+        let level: StockLevel =
+            load_fresh(&self.repository, &key(location_id, variant_id).to_string()).await?;
         Ok((level.tenant_id() == Some(tenant_id)).then_some(level))
     }
 

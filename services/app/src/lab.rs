@@ -6,11 +6,9 @@
 //! tenant's first station (by creation) that serves the new stage is recorded, so that the
 //! lab-print consumer knows where the ticket goes; with none, the move has no station.
 use crate::catalog::{CatalogApp, CACHE_CAPACITY};
-use crate::command::{execute, AppError, Idempotency, Receipt};
+use crate::command::{execute, load_fresh, AppError, Idempotency, Receipt};
 use crate::customers::CustomersApp;
 use crate::orders::{OrderRejection, OrdersApp};
-use cqrs_es::persist::PersistedEventStore;
-use cqrs_es::{AggregateContext, EventStore};
 use optical_catalog::VariantAttributes;
 use optical_event_store::{
     stream_ids, CachedEventStore, PgEventRepository, Pool, PrintJob as SpooledTicket, PrintSpool,
@@ -302,12 +300,7 @@ impl LabApp {
     where
         A: cqrs_es::Aggregate + Clone,
     {
-        let store = PersistedEventStore::<_, A>::new_event_store(self.repository.clone());
-        let mut context = store
-            .load_aggregate(id)
-            .await
-            .map_err(|e| AppError::Store(e.to_string()))?;
-        Ok(context.aggregate().clone())
+        load_fresh(&self.repository, id).await
     }
 
     /// The work order read from its stream (never from the cache, so an erasure elsewhere

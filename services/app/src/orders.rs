@@ -2,12 +2,10 @@
 //! copied through the Customers facade, and the staff-driven steps of the lifecycle. The
 //! steps driven by other contexts' events (payment → paid, lab, compensation) are the saga's.
 use crate::catalog::{CatalogApp, CACHE_CAPACITY};
-use crate::command::{execute, AppError, Idempotency, Receipt};
+use crate::command::{execute, load_fresh, AppError, Idempotency, Receipt};
 use crate::customers::CustomersApp;
 use crate::inventory::InventoryApp;
 use crate::tenancy::TenancyApp;
-use cqrs_es::persist::PersistedEventStore;
-use cqrs_es::{AggregateContext, EventStore};
 use optical_catalog::ProductKind;
 use optical_event_store::{CachedEventStore, PgEventRepository};
 use optical_inventory::ReservationStatus;
@@ -318,12 +316,7 @@ impl OrdersApp {
         tenant_id: TenantId,
         order_id: OrderId,
     ) -> Result<Option<Order>, Rejection> {
-        let store = PersistedEventStore::<_, Order>::new_event_store(self.repository.clone());
-        let mut context = store
-            .load_aggregate(&order_id.to_string())
-            .await
-            .map_err(|e| AppError::Store(e.to_string()))?;
-        let order = context.aggregate().clone();
+        let order: Order = load_fresh(&self.repository, &order_id.to_string()).await?;
         Ok((order.tenant_id() == Some(tenant_id)).then_some(order))
     }
 }

@@ -4,9 +4,7 @@
 //! One payment per order: its id is the order's UUID, so every context can name it without
 //! a lookup and a repeated request lands on the same stream.
 use crate::catalog::CACHE_CAPACITY;
-use crate::command::{execute, AppError, Idempotency, Receipt};
-use cqrs_es::persist::PersistedEventStore;
-use cqrs_es::{AggregateContext, EventStore};
+use crate::command::{execute, load_fresh, AppError, Idempotency, Receipt};
 use optical_event_store::{CachedEventStore, PgEventRepository};
 use optical_kernel::{Clock, EventMetadata, Money, OrderId, PaymentId, TenantId};
 use optical_payments::{
@@ -166,11 +164,6 @@ impl PaymentsApp {
     }
 
     async fn load(&self, payment_id: PaymentId) -> Result<Payment, Rejection> {
-        let store = PersistedEventStore::<_, Payment>::new_event_store(self.repository.clone());
-        let mut context = store
-            .load_aggregate(&payment_id.to_string())
-            .await
-            .map_err(|e| AppError::Store(e.to_string()))?;
-        Ok(context.aggregate().clone())
+        load_fresh(&self.repository, &payment_id.to_string()).await
     }
 }
