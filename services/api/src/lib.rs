@@ -19,12 +19,14 @@ mod lab;
 mod orders;
 mod payments;
 pub mod problem;
+pub mod read;
 pub mod respond;
 pub mod routes;
 pub mod security;
 pub mod signing;
 mod tenancy;
 mod validate;
+mod views;
 
 use actix_web::{middleware, web, App, HttpResponse, HttpServer};
 use auth::Authenticator;
@@ -54,6 +56,8 @@ pub struct ApiState {
     pub document_links: DocumentLinks,
     /// Per payment provider, the secret its webhooks are signed with.
     pub webhook_secrets: WebhookSecrets,
+    /// The query side: read models, read-your-writes, search.
+    pub read: read::ReadSide,
 }
 
 /// Limits and knobs of the HTTP server.
@@ -99,6 +103,7 @@ pub fn endpoints() -> Vec<Endpoint> {
     all.extend(orders::endpoints());
     all.extend(lab::endpoints());
     all.extend(payments::endpoints());
+    all.extend(views::endpoints());
     all
 }
 

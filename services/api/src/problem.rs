@@ -155,6 +155,12 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         let mut response = problem_response(&self.to_problem());
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            // Every 503 here is temporary (a dependency away, a projection behind).
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             let challenge = format!(
                 "Bearer error=\"invalid_token\", error_description=\"{}\"",

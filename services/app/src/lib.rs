@@ -68,11 +68,14 @@ pub struct App {
     pub payments: Arc<PaymentsApp>,
     pub lab: Arc<LabApp>,
     pub saga: Arc<OrderSaga>,
+    /// Patients' data keys: the read side opens personal data with them.
+    pub keys: DataKeys,
 }
 
 impl App {
     pub fn new(pool: Pool, clock: Arc<dyn optical_kernel::Clock>, personal: PersonalData) -> Self {
         let keys = DataKeys::new(pool.clone(), personal.master_keys);
+        let read_keys = keys.clone();
         // One repository for every context: personal data may appear in any stream.
         let repository = PgEventRepository::new(pool.clone()).with_data_keys(keys.clone());
         let tenancy = Arc::new(TenancyApp::new(pool.clone()));
@@ -123,6 +126,7 @@ impl App {
             payments,
             lab,
             saga,
+            keys: read_keys,
         }
     }
 }

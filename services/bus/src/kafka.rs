@@ -17,6 +17,8 @@ pub struct KafkaConfig {
     /// on a new producer, so nothing is lost, but consumers may see a sequence jump ahead
     /// before the re-sent messages fill it.
     pub message_timeout_ms: u64,
+    /// Consumer-group members (projectors): how long a silent member keeps its partitions.
+    pub session_timeout_ms: u64,
 }
 
 impl KafkaConfig {
@@ -28,6 +30,7 @@ impl KafkaConfig {
             replication_factor: 1,
             retention_ms: 7 * 24 * 3600 * 1000,
             message_timeout_ms: 0,
+            session_timeout_ms: 10_000,
         }
     }
 

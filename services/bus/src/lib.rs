@@ -4,8 +4,9 @@
 //! fingerprint lock ([`contract`]); the JSON ⇄ Avro mapping and the two wire formats,
 //! Confluent (with a schema registry) and Avro single-object ([`codec`]); the idempotent
 //! `rdkafka` producer and message headers ([`publisher`]); topic creation ([`topics`]);
-//! reading topics back for humans ([`tail`]) and for in-house consumers that keep their own
-//! offsets ([`inbound`]).
+//! reading topics back for humans ([`tail`]), for in-house consumers that keep their own
+//! offsets ([`inbound`]) and for consumer-group members that start where their store says
+//! ([`group`]).
 //!
 //! Invariants: a message's key is its aggregate id; every message carries the headers of
 //! design §3; a payload that does not match its schema is never published.
@@ -14,6 +15,7 @@
 mod avro_writer;
 pub mod codec;
 pub mod contract;
+pub mod group;
 pub mod inbound;
 pub mod kafka;
 pub mod publisher;

@@ -35,6 +35,19 @@ impl TopicNames {
     }
 }
 
+/// The in-house consumers with a dead-letter topic: the saga, lab-print and each projector
+/// (`project-<projection>`; a test in the binary keeps this list in step with the projections).
+pub const DEAD_LETTER_CONSUMERS: [&str; 8] = [
+    "saga",
+    "lab-print",
+    "project-catalog",
+    "project-stock",
+    "project-orders",
+    "project-patients",
+    "project-lab",
+    "project-search",
+];
+
 /// A topic as it should exist.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TopicSpec {
@@ -60,8 +73,9 @@ pub fn plan(config: &KafkaConfig, catalog: &SchemaCatalog) -> Vec<TopicSpec> {
         .map(|c| spec(names.for_context(c)))
         .collect();
     topics.push(spec(names.relay_dead_letter()));
-    topics.push(spec(names.dead_letter("saga")));
-    topics.push(spec(names.dead_letter("lab-print")));
+    for consumer in DEAD_LETTER_CONSUMERS {
+        topics.push(spec(names.dead_letter(consumer)));
+    }
     topics
 }
 

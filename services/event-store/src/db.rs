@@ -18,6 +18,8 @@ pub enum DbError {
     Postgres(#[from] tokio_postgres::Error),
     #[error("migration failed: {0}")]
     Migration(#[from] refinery::Error),
+    #[error("no database connection available: {0}")]
+    Unavailable(#[from] deadpool_postgres::PoolError),
 }
 
 /// A connection pool for `database_url` (a `postgres://` URL or key=value string).

@@ -152,7 +152,7 @@ fn parse_txid(text: &str) -> Result<u64, OutboxError> {
         .map_err(|_| OutboxError::Position(text.to_owned()))
 }
 
-fn recorded_event(row: &Row) -> Result<RecordedEvent, OutboxError> {
+pub(crate) fn recorded_event(row: &Row) -> Result<RecordedEvent, OutboxError> {
     let event_id: uuid::Uuid = row.try_get("event_id")?;
     let metadata: serde_json::Value = row.try_get("metadata")?;
     let sequence: i64 = row.try_get("sequence")?;

@@ -102,6 +102,61 @@ fn job(row: &tokio_postgres::Row) -> PrintJob {
     }
 }
 
+/// A spooled ticket without its document, as the spool's listing shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PrintJobSummary {
+    pub print_job_id: Uuid,
+    pub tenant_id: TenantId,
+    pub work_order_id: Uuid,
+    pub work_order_number: String,
+    pub station_id: Uuid,
+    pub stage_change_id: Uuid,
+    pub stage: String,
+    pub format: String,
+    pub protocol: Option<String>,
+    pub address: Option<String>,
+    /// `queued`, `printed`, `kept` or `parked`.
+    pub state: String,
+    pub attempts: i32,
+    pub next_attempt_at: DateTime<Utc>,
+    pub last_error: Option<String>,
+    pub sha256: Vec<u8>,
+    /// The document's length.
+    pub size_bytes: i64,
+    pub reprints: i32,
+    pub created_at: DateTime<Utc>,
+    pub printed_at: Option<DateTime<Utc>>,
+}
+
+const SUMMARY_COLUMNS: &str = "print_job_id, tenant_id, work_order_id, work_order_number,
+    station_id, stage_change_id, stage, format, protocol, address, state, attempts,
+    next_attempt_at, last_error, sha256, octet_length(document)::bigint AS size_bytes, reprints,
+    created_at, printed_at";
+
+fn summary(row: &tokio_postgres::Row) -> Result<PrintJobSummary, tokio_postgres::Error> {
+    Ok(PrintJobSummary {
+        print_job_id: row.try_get("print_job_id")?,
+        tenant_id: TenantId::from_uuid(row.try_get("tenant_id")?),
+        work_order_id: row.try_get("work_order_id")?,
+        work_order_number: row.try_get("work_order_number")?,
+        station_id: row.try_get("station_id")?,
+        stage_change_id: row.try_get("stage_change_id")?,
+        stage: row.try_get("stage")?,
+        format: row.try_get("format")?,
+        protocol: row.try_get("protocol")?,
+        address: row.try_get("address")?,
+        state: row.try_get("state")?,
+        attempts: row.try_get("attempts")?,
+        next_attempt_at: row.try_get("next_attempt_at")?,
+        last_error: row.try_get("last_error")?,
+        sha256: row.try_get("sha256")?,
+        size_bytes: row.try_get("size_bytes")?,
+        reprints: row.try_get("reprints")?,
+        created_at: row.try_get("created_at")?,
+        printed_at: row.try_get("printed_at")?,
+    })
+}
+
 #[derive(Clone)]
 pub struct PrintSpool {
     pool: Pool,
@@ -273,6 +328,46 @@ impl PrintSpool {
             )
             .await?;
         Ok(rows.iter().map(job).collect())
+    }
+
+    /// The tenant's tickets, newest first (by creation, then id), without their documents:
+    /// up to `limit` of them strictly after `after` (the `(created_at, print_job_id)` of the
+    /// last ticket of the previous page), optionally only in `state` and for `station_id`.
+    pub async fn list(
+        &self,
+        tenant_id: TenantId,
+        state: Option<&str>,
+        station_id: Option<Uuid>,
+        limit: i64,
+        after: Option<(DateTime<Utc>, Uuid)>,
+    ) -> Result<Vec<PrintJobSummary>, SpoolError> {
+        let client = self.pool.get().await?;
+        let (after_at, after_id) = after.unzip();
+        let rows = client
+            .query(
+                &format!(
+                    "SELECT {SUMMARY_COLUMNS} FROM lab_print_jobs
+                      WHERE tenant_id = $1
+                        AND ($2::text IS NULL OR state = $2)
+                        AND ($3::uuid IS NULL OR station_id = $3)
+                        AND ($4::timestamptz IS NULL OR (created_at, print_job_id) < ($4, $5::uuid))
+                      ORDER BY created_at DESC, print_job_id DESC
+                      LIMIT $6"
+                ),
+                &[
+                    tenant_id.as_uuid(),
+                    &state,
+                    &station_id,
+                    &after_at,
+                    &after_id,
+                    &limit,
+                ],
+            )
+            .await?;
+        rows.iter()
+            .map(summary)
+            .collect::<Result<_, _>>()
+            .map_err(SpoolError::from)
     }
 
     /// How many tickets wait for a printer (queued) and how many are parked.

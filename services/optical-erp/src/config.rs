@@ -39,6 +39,9 @@ pub struct KafkaArgs {
     /// the broker is back, which keeps per-aggregate order through outages).
     #[arg(long, env = "KAFKA_MESSAGE_TIMEOUT_MS", default_value_t = 0)]
     pub kafka_message_timeout_ms: u64,
+    /// Consumer-group members (projectors): how long a silent member keeps its partitions.
+    #[arg(long, env = "KAFKA_SESSION_TIMEOUT_MS", default_value_t = 10_000)]
+    pub kafka_session_timeout_ms: u64,
     /// Confluent-compatible schema registry; without it messages use Avro single-object encoding.
     #[arg(long, env = "SCHEMA_REGISTRY_URL")]
     pub schema_registry_url: Option<String>,
@@ -52,6 +55,7 @@ impl KafkaArgs {
         config.replication_factor = self.kafka_topic_replication;
         config.retention_ms = self.kafka_topic_retention_ms;
         config.message_timeout_ms = self.kafka_message_timeout_ms;
+        config.session_timeout_ms = self.kafka_session_timeout_ms;
         config
     }
 }
@@ -147,6 +151,10 @@ pub struct ApiArgs {
     /// How long a reservation request waits for its queued decision before answering 202.
     #[arg(long, env = "API_RESERVATION_WAIT_MS", default_value_t = 10_000)]
     pub api_reservation_wait_ms: u64,
+    /// How long a query sent with `X-Consistency-Token` waits for its projection before
+    /// answering 503 `stale_read`.
+    #[arg(long, env = "READ_CONSISTENCY_WAIT_MS", default_value_t = 2_000)]
+    pub read_consistency_wait_ms: u64,
     #[command(flatten)]
     pub auth: AuthArgs,
     #[command(flatten)]
@@ -361,4 +369,51 @@ pub struct SagaArgs {
     /// Upper bound of the back-off while a step keeps failing for a transient reason.
     #[arg(long, env = "SAGA_MAX_BACKOFF_MS", default_value_t = 5_000)]
     pub saga_max_backoff_ms: u64,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ProjectorArgs {
+    /// This process as the owner of the partitions it claims (default: `pid-<pid>`).
+    #[arg(long, env = "PROJECTOR_INSTANCE")]
+    pub projector_instance: Option<String>,
+    /// Messages applied per transaction, at most.
+    #[arg(long, env = "PROJECTOR_BATCH_SIZE", default_value_t = 500)]
+    pub projector_batch_size: usize,
+    /// Tries of an event that fails before it goes to the projection's dead-letter topic.
+    #[arg(long, env = "PROJECTOR_MAX_ATTEMPTS", default_value_t = 5)]
+    pub projector_max_attempts: u32,
+    /// First back-off between tries; doubles up to PROJECTOR_MAX_BACKOFF_MS.
+    #[arg(long, env = "PROJECTOR_RETRY_BASE_MS", default_value_t = 100)]
+    pub projector_retry_base_ms: u64,
+    #[arg(long, env = "PROJECTOR_MAX_BACKOFF_MS", default_value_t = 5_000)]
+    pub projector_max_backoff_ms: u64,
+    /// How often each projector records its partitions' lag.
+    #[arg(long, env = "PROJECTOR_LAG_INTERVAL_MS", default_value_t = 5_000)]
+    pub projector_lag_interval_ms: u64,
+}
+
+impl ProjectorArgs {
+    pub fn projector_config(
+        &self,
+        database_url: &str,
+        kafka: &KafkaArgs,
+        codec: optical_bus::AvroCodec,
+        keys: optical_event_store::DataKeys,
+    ) -> crate::project::ProjectorConfig {
+        crate::project::ProjectorConfig {
+            database_url: database_url.to_owned(),
+            kafka: kafka.kafka_config(),
+            codec,
+            keys,
+            instance: self
+                .projector_instance
+                .clone()
+                .unwrap_or_else(|| format!("pid-{}", std::process::id())),
+            batch_size: self.projector_batch_size.max(1),
+            max_attempts: self.projector_max_attempts.max(1),
+            retry_base: std::time::Duration::from_millis(self.projector_retry_base_ms),
+            max_backoff: std::time::Duration::from_millis(self.projector_max_backoff_ms),
+            lag_interval: std::time::Duration::from_millis(self.projector_lag_interval_ms.max(100)),
+        }
+    }
 }

@@ -8,4 +8,5 @@ pub mod config;
 pub mod demo;
 pub mod lab_print;
 pub mod processes;
+pub mod project;
 pub mod saga;

@@ -4,7 +4,8 @@ use clap::{Parser, Subcommand};
 use optical_bus::contract;
 use optical_bus::SchemaCatalog;
 use optical_erp::config::{
-    ApiArgs, DatabaseArgs, KafkaArgs, LabPrintArgs, PersonalDataArgs, RelayArgs, SagaArgs,
+    ApiArgs, DatabaseArgs, KafkaArgs, LabPrintArgs, PersonalDataArgs, ProjectorArgs, RelayArgs,
+    SagaArgs,
 };
 use optical_erp::{demo, processes};
 use std::path::PathBuf;
@@ -122,6 +123,24 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         reprice_every_ms: u64,
     },
+    /// Run projectors: build the query tables (all projections, or those named).
+    Project {
+        /// Projections to run (default: all).
+        names: Vec<String>,
+        #[command(flatten)]
+        db: DatabaseArgs,
+        #[command(flatten)]
+        kafka: KafkaArgs,
+        #[command(flatten)]
+        projector: ProjectorArgs,
+        #[command(flatten)]
+        personal: PersonalDataArgs,
+    },
+    /// Inspect and rebuild projections.
+    Projections {
+        #[command(subcommand)]
+        command: ProjectionsCommand,
+    },
     /// Everything in one process for a laptop: migrate, topics, relay, API and demo data.
     Dev {
         #[command(flatten)]
@@ -134,6 +153,24 @@ enum Command {
         api: ApiArgs,
         #[command(flatten)]
         lab_print: LabPrintArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum ProjectionsCommand {
+    /// Each projection's partitions: position, lag, owner.
+    Status {
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+    /// Replay the event log into shadow tables and swap them in atomically; readers keep
+    /// the old tables until the swap. Running projectors may stay up.
+    Rebuild {
+        name: String,
+        #[command(flatten)]
+        db: DatabaseArgs,
+        #[command(flatten)]
+        personal: PersonalDataArgs,
     },
 }
 
@@ -176,6 +213,49 @@ enum SchemasCommand {
         #[arg(long, default_value = "schemas/avro/schemas.lock.json")]
         path: PathBuf,
     },
+}
+
+async fn projections(command: ProjectionsCommand) -> anyhow::Result<()> {
+    match command {
+        ProjectionsCommand::Status { db } => {
+            let pool = optical_event_store::pool(&db.database_url, 1)?;
+            let client = pool.get().await?;
+            for p in optical_read_model::offsets::status(&**client, None).await? {
+                println!(
+                    "{:<10} {}[{}] next {} end {} lag {} epoch {} owner {}",
+                    p.projection,
+                    p.topic,
+                    p.partition,
+                    p.next_offset,
+                    p.high_watermark,
+                    p.lag,
+                    p.epoch,
+                    p.owner.unwrap_or_default()
+                );
+            }
+            Ok(())
+        }
+        ProjectionsCommand::Rebuild { name, db, personal } => {
+            migrate(&db).await?;
+            let projection = processes::select_projections(std::slice::from_ref(&name))?
+                .pop()
+                .context("no projection")?;
+            let pool = optical_event_store::pool(&db.database_url, 2)?;
+            let keys =
+                optical_event_store::DataKeys::new(pool, personal.personal_data()?.master_keys);
+            let (mut client, connection) =
+                tokio_postgres::connect(&db.database_url, tokio_postgres::NoTls).await?;
+            tokio::spawn(connection);
+            let report =
+                optical_read_model::rebuild::rebuild(&mut client, projection.as_ref(), &keys)
+                    .await?;
+            println!(
+                "rebuilt {name}: {} events read, {} applied ({} during the swap)",
+                report.events_read, report.events_applied, report.applied_during_swap
+            );
+            Ok(())
+        }
+    }
 }
 
 #[tokio::main]
@@ -276,6 +356,26 @@ async fn main() -> anyhow::Result<()> {
             .await;
             Ok(())
         }
+        Command::Project {
+            names,
+            db,
+            kafka,
+            projector,
+            personal,
+        } => {
+            migrate(&db).await?;
+            let pool = optical_event_store::pool(&db.database_url, 2)?;
+            let keys =
+                optical_event_store::DataKeys::new(pool, personal.personal_data()?.master_keys);
+            let config = projector.projector_config(
+                &db.database_url,
+                &kafka,
+                processes::codec(&kafka)?,
+                keys,
+            );
+            processes::run_projectors(&names, config, processes::shutdown_signal()).await
+        }
+        Command::Projections { command } => projections(command).await,
         Command::CapturePrinter { bind, dir } => {
             let listener = tokio::net::TcpListener::bind(&bind)
                 .await
@@ -476,7 +576,7 @@ async fn dev(
         .unwrap_or_default();
     let topic = format!("{}optical.catalog.v1", kafka.kafka_topic_prefix);
     println!();
-    println!("Optical ERP dev: API, relay, order saga, lab printing and reservation workers running; a frame is re-priced every 2 s.");
+    println!("Optical ERP dev: API, relay, projectors, order saga, lab printing and reservation workers running; a frame is re-priced every 2 s.");
     println!("  API:      {base}   (OpenAPI: {base}/openapi.json)");
     println!("  database: {}", db.database_url);
     println!("  broker:   {}", kafka.kafka_brokers);
@@ -491,6 +591,9 @@ async fn dev(
         "  curl -s -X POST {base}/inventory/reservations -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' -H \"Idempotency-Key: $(uuidgen || date +%s%N)\" -d '{{\"location_id\":\"{}\",\"variant_id\":\"{variant}\",\"quantity\":1}}'",
         data.location
     );
+    println!("Browse the storefront read model and search it (PostgreSQL search without MEILISEARCH_URL):");
+    println!("  curl -s '{base}/storefront/variants?limit=5' -H \"Authorization: Bearer $TOKEN\"");
+    println!("  curl -s '{base}/search?q=aviatr&facets=brand,frame_shape' -H \"Authorization: Bearer $TOKEN\"");
     println!("Watch the catalog topic as a partner would:");
     println!("  cargo run -q -p optical-erp -- events tail --kafka-brokers {} --topic {topic} --from-beginning", kafka.kafka_brokers);
     println!("Ctrl-C stops everything.");
@@ -504,6 +607,23 @@ async fn dev(
     let saga_task = tokio::spawn(optical_erp::saga::run(
         app.saga.clone(),
         saga_config,
+        std::future::pending::<()>(),
+    ));
+    let projector_config = optical_erp::project::ProjectorConfig {
+        database_url: db.database_url.clone(),
+        kafka: kafka.kafka_config(),
+        codec: processes::codec(&kafka)?,
+        keys: app.keys.clone(),
+        instance: "dev".into(),
+        batch_size: 500,
+        max_attempts: 5,
+        retry_base: Duration::from_millis(100),
+        max_backoff: Duration::from_secs(5),
+        lag_interval: Duration::from_secs(5),
+    };
+    let projector_task = tokio::spawn(optical_erp::project::run(
+        optical_read_model::all_projections(),
+        projector_config,
         std::future::pending::<()>(),
     ));
     // The demo's thermal stations print to 127.0.0.1:9100: a stand-in printer keeps their
@@ -538,6 +658,7 @@ async fn dev(
         () = demo::keep_repricing(&app.catalog, data.tenant, &data.variants, Duration::from_secs(2)) => {}
     }
     saga_task.abort();
+    projector_task.abort();
     lab_print_task.abort();
     if let Some(task) = capture_task {
         task.abort();

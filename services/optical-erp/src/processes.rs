@@ -138,6 +138,7 @@ pub async fn run_api(
     let authenticator = optical_api::auth::Authenticator::new(api.auth.auth_config()?)
         .await
         .context("setting up authentication")?;
+    let pool_for_reads = pool.clone();
     let state = Arc::new(optical_api::ApiState {
         app: app.clone(),
         idempotency: optical_event_store::IdempotencyRecords::new(pool),
@@ -146,6 +147,10 @@ pub async fn run_api(
         prescription_limits: api.prescription_limits()?,
         document_links: api.document_links()?,
         webhook_secrets: api.webhook_secrets()?,
+        read: optical_api::read::ReadSide {
+            consistency_wait: Duration::from_millis(api.read_consistency_wait_ms),
+            ..optical_api::read::ReadSide::new(pool_for_reads)
+        },
     });
     // With RESERVATION_WORKERS=0 this only listens for answers decided by other processes.
     let workers = optical_app::ReservationWorkers::spawn(
@@ -176,4 +181,36 @@ pub async fn run_api(
     };
     workers.stop().await;
     result
+}
+
+/// The projectors named (all when none), until `shutdown` resolves.
+pub async fn run_projectors(
+    names: &[String],
+    config: crate::project::ProjectorConfig,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let projections = select_projections(names)?;
+    crate::project::run(projections, config, shutdown).await;
+    Ok(())
+}
+
+/// The projections called `names`, or all of them.
+pub fn select_projections(
+    names: &[String],
+) -> anyhow::Result<Vec<Arc<dyn optical_read_model::Projection>>> {
+    if names.is_empty() {
+        return Ok(optical_read_model::all_projections());
+    }
+    names
+        .iter()
+        .map(|name| {
+            optical_read_model::projection(name).with_context(|| {
+                let known: Vec<&str> = optical_read_model::all_projections()
+                    .iter()
+                    .map(|p| p.name())
+                    .collect();
+                format!("no projection `{name}`; known: {}", known.join(", "))
+            })
+        })
+        .collect()
 }

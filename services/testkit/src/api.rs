@@ -27,6 +27,8 @@ pub struct ApiOptions {
     pub prescription_limits: PrescriptionLimits,
     pub document_links: DocumentLinks,
     pub webhook_secrets: WebhookSecrets,
+    /// How long a query with `X-Consistency-Token` waits for its projection.
+    pub consistency_wait: Duration,
 }
 
 impl Default for ApiOptions {
@@ -47,6 +49,7 @@ impl Default for ApiOptions {
             webhook_secrets: WebhookSecrets::none()
                 .with(WEBHOOK_PROVIDER, WEBHOOK_SECRET)
                 .unwrap(),
+            consistency_wait: Duration::from_secs(5),
         }
     }
 }
@@ -70,12 +73,16 @@ impl TestApi {
         );
         let state = Arc::new(ApiState {
             app: app.clone(),
-            idempotency: optical_event_store::IdempotencyRecords::new(pool),
+            idempotency: optical_event_store::IdempotencyRecords::new(pool.clone()),
             clock: options.clock.clone(),
             reservation_wait: options.reservation_wait,
             prescription_limits: options.prescription_limits,
             document_links: options.document_links,
             webhook_secrets: options.webhook_secrets,
+            read: optical_api::read::ReadSide {
+                consistency_wait: options.consistency_wait,
+                ..optical_api::read::ReadSide::new(pool.clone())
+            },
         });
         let authenticator = Authenticator::new(AuthConfig::hs256(SECRET)).await.unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();

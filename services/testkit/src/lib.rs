@@ -211,6 +211,8 @@ pub fn kafka_config(broker: &TestBroker) -> optical_bus::KafkaConfig {
     let mut config = optical_bus::KafkaConfig::new(broker.brokers());
     config.topic_prefix = format!("t{}.", unique_suffix());
     config.partitions = 3;
+    // Projector tests kill members: let their partitions move on quickly.
+    config.session_timeout_ms = 6_000;
     config
 }
 

@@ -13,4 +13,7 @@ mod helpers;
 mod lab_print;
 mod lab_saga;
 mod orders_saga;
+mod projector;
+mod read_patients_lab;
+mod read_stock_orders;
 mod relay;
