@@ -23,7 +23,9 @@
 //!
 //! For information, to show where the time goes: the same batches through `apply_event` with
 //! a projection that does nothing (the version upsert and the offsets update alone), and the
-//! ceiling's rows written one prepared single-row `INSERT` per event.
+//! ceiling's rows written one prepared single-row `INSERT` per event. A second table splits
+//! the catalog projection's time by step: each `apply_event` call by event type, `BEGIN`, and
+//! the batch's end (flush, offsets update, `COMMIT`), each timed with `Instant` around the call.
 //!
 //! Every figure is the median of `BENCH_ROUNDS` rounds. No assertion on time; the counts of
 //! applied and dropped events and of the rows the projection wrote are checked.
@@ -48,7 +50,7 @@ use optical_read_model::{apply_event, offsets, Applied, ApplyError, ProjectedEve
 use optical_testkit::TestDatabase;
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Transaction};
 use uuid::Uuid;
@@ -81,6 +83,8 @@ async fn main() {
     // (scenario, batch) → events/s per round; the ceiling by batch.
     let mut figures: BTreeMap<(usize, usize), Vec<f64>> = BTreeMap::new();
     let mut ceilings: BTreeMap<usize, Vec<f64>> = BTreeMap::new();
+    // Batch → the catalog projection's steps over every round, and its total time.
+    let mut breakdown: BTreeMap<usize, Steps> = BTreeMap::new();
     for round in 1..=rounds {
         for &batch in &batch_sizes {
             let db = TestDatabase::create().await;
@@ -98,6 +102,13 @@ async fn main() {
                 applied.rate
             );
             figures.entry((0, batch)).or_default().push(applied.rate);
+            let total = breakdown.entry(batch).or_default();
+            total.1 += applied.elapsed;
+            for (step, (calls, took)) in applied.steps {
+                let entry = total.0.entry(step).or_default();
+                entry.0 += calls;
+                entry.1 += took;
+            }
 
             let replay = apply_all(&mut client, &CatalogProjection, &log.events, batch).await;
             assert_eq!(
@@ -165,7 +176,26 @@ async fn main() {
     table.print();
     println!();
     println!("events/s: events applied (or dropped) per second of wall time, commits included; one client, one transaction per batch.");
+    println!();
+    println!("Where the catalog projection's time goes (every round together; time inside each call, as the bench saw it):");
+    let mut steps = Table::new(&["step", "batch", "calls", "µs per call", "share of time"]);
+    for &batch in &batch_sizes {
+        let (by_step, total) = &breakdown[&batch];
+        for (step, (calls, took)) in by_step {
+            steps.row(vec![
+                step.clone(),
+                batch.to_string(),
+                calls.to_string(),
+                format!("{:.1}", took.as_secs_f64() * 1e6 / *calls as f64),
+                format!("{:.1} %", 100.0 * took.as_secs_f64() / total.as_secs_f64()),
+            ]);
+        }
+    }
+    steps.print();
 }
+
+/// Steps by name (calls, time) and the total time of the runs.
+type Steps = (BTreeMap<String, (usize, Duration)>, Duration);
 
 fn percent(figure: f64, ceiling: f64) -> String {
     let p = 100.0 * figure / ceiling;
@@ -183,6 +213,19 @@ struct Outcome {
     rate: f64,
     changed: usize,
     duplicates: usize,
+    /// Time inside `apply_event` by event type, then `BEGIN` and the batch's end (flush,
+    /// offsets update, `COMMIT`): calls and total time.
+    steps: BTreeMap<String, (usize, Duration)>,
+    elapsed: Duration,
+}
+
+const BEGIN: &str = "BEGIN (per batch)";
+const BATCH_END: &str = "flush + offsets::advance + COMMIT (per batch)";
+
+fn add_step(steps: &mut BTreeMap<String, (usize, Duration)>, step: &str, took: Duration) {
+    let entry = steps.entry(step.to_owned()).or_default();
+    entry.0 += 1;
+    entry.1 += took;
 }
 
 /// Applies `events` in batches of `batch`, each in one transaction with the offsets update,
@@ -200,15 +243,21 @@ async fn apply_all(
         .remove(0);
     checkpoint(client).await;
     let (mut changed, mut duplicates) = (0, 0);
+    let mut steps = BTreeMap::new();
     let started = Instant::now();
     for (k, chunk) in events.chunks(batch).enumerate() {
+        let t = Instant::now();
         let tx = client.transaction().await.unwrap();
+        add_step(&mut steps, BEGIN, t.elapsed());
         for event in chunk {
+            let t = Instant::now();
             match apply_event(&tx, projection, event).await.unwrap() {
                 Applied::Changed => changed += 1,
                 Applied::Duplicate => duplicates += 1,
             }
+            add_step(&mut steps, &event.event_type, t.elapsed());
         }
+        let t = Instant::now();
         projection.flush(&tx).await.unwrap();
         let next_offset = i64::try_from(k * batch + chunk.len()).unwrap();
         let current = offsets::advance(
@@ -223,11 +272,15 @@ async fn apply_all(
         .unwrap();
         assert!(current, "the bench is the partition's only owner");
         tx.commit().await.unwrap();
+        add_step(&mut steps, BATCH_END, t.elapsed());
     }
+    let elapsed = started.elapsed();
     Outcome {
-        rate: events.len() as f64 / started.elapsed().as_secs_f64(),
+        rate: events.len() as f64 / elapsed.as_secs_f64(),
         changed,
         duplicates,
+        steps,
+        elapsed,
     }
 }
 
