@@ -141,6 +141,9 @@ async fn session(projection: &dyn Projection, config: &ProjectorConfig) -> anyho
     tracing::info!(projection = projection.name(), instance = %config.instance, "projector joined its group");
     let mut stream = consumer.stream();
     let mut lag_tick = tokio::time::interval(config.lag_interval);
+    // Watermarks take a broker round trip each: fetched off the loop, so consumption never
+    // waits for them.
+    let mut lag_fetch: Option<tokio::task::JoinHandle<Vec<Watermark>>> = None;
     loop {
         let first = tokio::select! {
             biased;
@@ -149,8 +152,18 @@ async fn session(projection: &dyn Projection, config: &ProjectorConfig) -> anyho
                 continue;
             }
             message = stream.next() => message.context("consumer stream ended")?,
-            _ = lag_tick.tick() => {
-                session.record_lag().await;
+            fetched = async {
+                match lag_fetch.as_mut() {
+                    Some(handle) => handle.await.unwrap_or_default(),
+                    None => std::future::pending().await,
+                }
+            }, if lag_fetch.is_some() => {
+                lag_fetch = None;
+                session.record_lag(fetched).await;
+                continue;
+            }
+            _ = lag_tick.tick(), if lag_fetch.is_none() => {
+                lag_fetch = Some(session.fetch_watermarks());
                 continue;
             }
         };
@@ -207,24 +220,39 @@ impl<'a> Session<'a> {
         Ok(())
     }
 
-    async fn record_lag(&self) {
-        for claim in self.owned.values() {
-            let high =
-                group::high_watermark(self.consumer.clone(), claim.topic.clone(), claim.partition)
-                    .await;
-            if let Some(high) = high {
-                if let Err(error) = offsets::record_high_watermark(
-                    &self.client,
-                    self.projection.name(),
-                    &claim.topic,
-                    claim.partition,
-                    claim.epoch,
-                    high,
-                )
-                .await
-                {
-                    tracing::warn!(%error, "recording projection lag failed");
+    fn fetch_watermarks(&self) -> tokio::task::JoinHandle<Vec<Watermark>> {
+        let consumer = self.consumer.clone();
+        let claims: Vec<Claim> = self.owned.values().cloned().collect();
+        tokio::spawn(async move {
+            let fetches = claims.into_iter().map(|claim| {
+                let consumer = consumer.clone();
+                async move {
+                    group::high_watermark(consumer, claim.topic.clone(), claim.partition)
+                        .await
+                        .map(|high| Watermark { claim, high })
                 }
+            });
+            futures::future::join_all(fetches)
+                .await
+                .into_iter()
+                .flatten()
+                .collect()
+        })
+    }
+
+    async fn record_lag(&self, watermarks: Vec<Watermark>) {
+        for Watermark { claim, high } in watermarks {
+            if let Err(error) = offsets::record_high_watermark(
+                &self.client,
+                self.projection.name(),
+                &claim.topic,
+                claim.partition,
+                claim.epoch,
+                high,
+            )
+            .await
+            {
+                tracing::warn!(%error, "recording projection lag failed");
             }
         }
     }
@@ -427,6 +455,12 @@ impl<'a> Session<'a> {
         tx.commit().await.context("committing a projection batch")?;
         Ok(Outcome::Committed)
     }
+}
+
+/// A partition's log end as fetched for lag.
+struct Watermark {
+    claim: Claim,
+    high: i64,
 }
 
 enum Outcome {
